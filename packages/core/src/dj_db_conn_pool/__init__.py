@@ -1,0 +1,15 @@
+"""dj_db_conn_pool: a connection pool for Django's database backends."""
+
+__path__ = __import__("pkgutil").extend_path(__path__, __name__)
+
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+
+from .exceptions import PoolError, PoolTimeout  # noqa: E402
+from .options import setup  # noqa: E402
+
+try:
+    __version__ = version("django-db-connection-pool")
+except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    __version__ = "0+unknown"
+
+__all__ = ["PoolError", "PoolTimeout", "setup", "__version__"]

@@ -1,0 +1,147 @@
+"""The mixin that makes a Django DatabaseWrapper borrow from a pool."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS
+
+from . import options
+from .container import pool_container
+
+if TYPE_CHECKING:
+    from sqlalchemy.pool import PoolProxiedConnection
+
+    from .container import PoolEntry
+
+# Kept in the pool's per-connection info dict, which lives as long as the
+# physical connection: once set, Django's session set-up is not sent again.
+_INITIALIZED = "dj_db_conn_pool.initialized"
+
+
+class PooledDatabaseWrapperMixin:
+    """Check the connection out of a pool in connect(); return it in close().
+
+    Put it before Django's own DatabaseWrapper for the engine. Everything else
+    (features, operations, schema editor) stays Django's.
+    """
+
+    # Wrapper attributes that Django's get_new_connection() sets, copied from
+    # the pool's connection factory on every checkout.
+    pool_shared_state: tuple[str, ...] = ()
+
+    _pool_checkout: tuple[PoolEntry, PoolProxiedConnection] | None = None
+
+    # Annotations for what the DatabaseWrapper beneath provides.
+    if TYPE_CHECKING:
+        alias: str
+        connection: Any
+        settings_dict: dict[str, Any]
+        errors_occurred: bool
+        in_atomic_block: bool
+        timezone_name: str
+        wrap_database_errors: Any
+
+        def copy(self, alias: str | None = None) -> PooledDatabaseWrapperMixin: ...
+
+    def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
+        super().__init__(settings_dict, alias)  # type: ignore[call-arg]
+        options.resolve(self.settings_dict.get("POOL_OPTIONS"), alias)
+        if (self.settings_dict.get("OPTIONS") or {}).get("pool"):
+            raise ImproperlyConfigured(
+                f"DATABASES[{alias!r}]['OPTIONS']['pool'] turns on Django's own "
+                f"connection pool, which cannot be combined with ENGINE "
+                f"{self.settings_dict.get('ENGINE')!r}. Remove OPTIONS['pool'] and "
+                f"size the pool with POOL_OPTIONS, or use Django's stock ENGINE."
+            )
+
+    # Engine hooks: plain DB-API defaults, overridden where the driver knows better.
+
+    @staticmethod
+    def pool_transaction_open(dbapi_connection: Any) -> bool:
+        """Return whether a transaction may be open (True when unknown)."""
+        return True
+
+    @staticmethod
+    def pool_connection_broken(dbapi_connection: Any) -> bool:
+        """Return whether the driver knows this connection is unusable."""
+        return bool(getattr(dbapi_connection, "closed", False))
+
+    @staticmethod
+    def pool_ping(dbapi_connection: Any) -> None:
+        """Raise if the server does not answer on this connection."""
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+
+    # Pool lifecycle.
+
+    def pool_key(self) -> tuple[Any, ...]:
+        """Return what identifies this wrapper's pool: alias and connection settings."""
+        s = self.settings_dict
+        return (
+            self.alias,
+            s.get("NAME"),
+            s.get("USER"),
+            s.get("PASSWORD"),
+            s.get("HOST"),
+            s.get("PORT"),
+            repr(s.get("OPTIONS")),
+            repr(s.get("POOL_OPTIONS")),
+            self.timezone_name,
+            settings.USE_TZ,
+        )
+
+    def new_raw_connection(self, conn_params: dict[str, Any]) -> Any:
+        """Open a physical connection the way Django's stock backend does."""
+        return super().get_new_connection(conn_params)  # type: ignore[misc]
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        entry = pool_container.get(self, conn_params)
+        fairy = entry.checkout()
+        self._pool_checkout = (entry, fairy)
+        pool_container.hold(self)
+        for name in self.pool_shared_state:
+            setattr(self, name, getattr(entry.factory, name))
+        return fairy.driver_connection
+
+    def init_connection_state(self) -> None:
+        checkout = self._pool_checkout
+        if checkout is not None and checkout[1].info.get(_INITIALIZED):
+            return
+        super().init_connection_state()  # type: ignore[misc]
+        if checkout is not None:
+            checkout[1].info[_INITIALIZED] = True
+
+    def _close(self) -> None:
+        checkout = self._pool_checkout
+        if checkout is None:
+            return super()._close()  # type: ignore[misc]
+        self._pool_checkout = None
+        pool_container.unhold(self)
+        entry, fairy = checkout
+        # Closed inside atomic(), Django keeps using self.connection and expects
+        # it to fail: so close it for real instead of lending it to someone else.
+        reusable = not self.in_atomic_block and not (
+            self.errors_occurred and self.pool_connection_broken(self.connection)
+        )
+        with self.wrap_database_errors:
+            entry.checkin(fairy, reusable)
+
+    def close_pool(self) -> None:
+        """Retire this alias's pools, wherever Django closes its own pool."""
+        pool_container.close_alias(self.alias)
+
+    def ensure_timezone(self) -> bool:
+        # Connections are set up for one time zone; new ones get the new zone.
+        self.close_pool()
+        return super().ensure_timezone()  # type: ignore[misc,no-any-return]
+
+    def pool_forget(self) -> None:
+        """Drop the checkout without returning it (a forked child's copy)."""
+        self._pool_checkout = None
+        self.connection = None

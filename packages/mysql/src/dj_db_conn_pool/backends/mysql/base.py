@@ -1,0 +1,38 @@
+"""MySQL and MariaDB through Django's own backend (mysqlclient), pooled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+try:
+    from django.db.backends.mysql import base
+except ImproperlyConfigured as error:
+    raise ImproperlyConfigured(
+        f"{error}. dj_db_conn_pool.backends.mysql needs mysqlclient: "
+        "pip install django-db-connection-pool-mysql (it depends on mysqlclient, "
+        "which builds against libmysqlclient-dev or libmariadb-dev)."
+    ) from error
+
+from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
+
+
+class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
+    @staticmethod
+    def pool_transaction_open(dbapi_connection: Any) -> bool:
+        # mysqlclient does not expose the server's in-transaction flag; with
+        # autocommit off a transaction may be open.
+        return not dbapi_connection.get_autocommit()
+
+    @staticmethod
+    def pool_connection_broken(dbapi_connection: Any) -> bool:
+        try:
+            dbapi_connection.ping()
+        except Exception:
+            return True
+        return False
+
+    @staticmethod
+    def pool_ping(dbapi_connection: Any) -> None:
+        dbapi_connection.ping()

@@ -1,0 +1,38 @@
+"""PostgreSQL through Django's own backend (psycopg 3 or psycopg2), pooled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+try:
+    from django.db.backends.postgresql import base
+except ImproperlyConfigured as error:
+    raise ImproperlyConfigured(
+        f"{error}. dj_db_conn_pool.backends.postgresql needs a PostgreSQL driver: "
+        "pip install 'django-db-connection-pool-postgresql[psycopg]' "
+        "(or '[psycopg2]')."
+    ) from error
+
+from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
+
+_IDLE = 0  # TransactionStatus.IDLE in psycopg 3, TRANSACTION_STATUS_IDLE in psycopg2
+
+
+class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
+    pool_shared_state = ("isolation_level",)
+
+    @staticmethod
+    def pool_transaction_open(dbapi_connection: Any) -> bool:
+        return bool(dbapi_connection.info.transaction_status != _IDLE)
+
+    @staticmethod
+    def pool_connection_broken(dbapi_connection: Any) -> bool:
+        return bool(dbapi_connection.closed) or bool(getattr(dbapi_connection, "broken", False))
+
+    @staticmethod
+    def pool_ping(dbapi_connection: Any) -> None:
+        PooledDatabaseWrapperMixin.pool_ping(dbapi_connection)
+        if dbapi_connection.info.transaction_status != _IDLE:
+            dbapi_connection.rollback()
