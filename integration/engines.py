@@ -1,0 +1,139 @@
+"""The engines the tests run against, and what each needs to know about its server."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+
+def _driver(*modules: str) -> bool:
+    return any(importlib.util.find_spec(module) for module in modules)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A pooled engine and the SQL that tells about its server-side sessions."""
+
+    alias: str
+    module: str  # dj_db_conn_pool.backends.<module>
+    env_prefix: str
+    backend_id_sql: str  # the server's id of this session
+    default_database: str | None  # where an observer connects
+
+    @property
+    def configured(self) -> bool:
+        return f"{self.env_prefix}_HOST" in os.environ
+
+    def env(self, name: str, default: str = "") -> str:
+        return os.environ.get(f"{self.env_prefix}_{name}", default)
+
+    def settings(self, database: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "ENGINE": f"dj_db_conn_pool.backends.{self.module}",
+            "NAME": database,
+            "HOST": self.env("HOST"),
+            "PORT": self.env("PORT"),
+            "USER": self.env("USER"),
+            "PASSWORD": self.env("PASSWORD"),
+            "TEST": {"NAME": f"test_{database}"},
+            **extra,
+        }
+
+    def raw_connect(self, database: str | None = None) -> Any:
+        """Open a plain driver connection, outside any pool, for observing."""
+        database = database or self.default_database
+        if self.module == "mysql":
+            import MySQLdb
+
+            kwargs = {"db": database} if database else {}
+            return MySQLdb.connect(
+                host=self.env("HOST"), port=int(self.env("PORT", "3306")),
+                user=self.env("USER"), password=self.env("PASSWORD"), autocommit=True, **kwargs,
+            )
+        params = {
+            "host": self.env("HOST"), "port": self.env("PORT") or None,
+            "user": self.env("USER"), "dbname": database,
+        }
+        try:
+            import psycopg
+
+            return psycopg.connect(**params, autocommit=True)
+        except ImportError:
+            import psycopg2
+
+            connection = psycopg2.connect(**params)
+            connection.autocommit = True
+            return connection
+
+    def sessions_sql(self, database: str) -> str:
+        """SQL counting the server sessions connected to a database."""
+        if self.module == "mysql":
+            return (
+                "SELECT COUNT(*) FROM information_schema.processlist "
+                f"WHERE db = '{database}'"
+            )
+        return f"SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '{database}'"
+
+    def count_sessions(self, database: str) -> int:
+        observer = self.raw_connect()
+        try:
+            cursor = observer.cursor()
+            cursor.execute(self.sessions_sql(database))
+            return int(cursor.fetchone()[0])
+        finally:
+            observer.close()
+
+    def recreate_database(self, database: str) -> None:
+        observer = self.raw_connect()
+        try:
+            cursor = observer.cursor()
+            cursor.execute(f"DROP DATABASE IF EXISTS {database}")
+            cursor.execute(f"CREATE DATABASE {database}")
+        finally:
+            observer.close()
+
+
+POSTGRESQL = Engine(
+    alias="postgresql",
+    module="postgresql",
+    env_prefix="DJ_DB_CONN_POOL_PG",
+    backend_id_sql="SELECT pg_backend_pid()",
+    default_database="postgres",
+)
+MYSQL = Engine(
+    alias="mysql",
+    module="mysql",
+    env_prefix="DJ_DB_CONN_POOL_MYSQL",
+    backend_id_sql="SELECT CONNECTION_ID()",
+    default_database=None,
+)
+ALL = [POSTGRESQL, MYSQL]
+_DRIVERS = {"postgresql": ("psycopg", "psycopg2"), "mysql": ("MySQLdb",)}
+
+
+def installed() -> list[Engine]:
+    """Return the engines whose driver this environment has."""
+    return [engine for engine in ALL if _driver(*_DRIVERS[engine.module])]
+
+
+def available() -> list[Engine]:
+    """Return the engines whose driver is installed and whose server is up."""
+    return [engine for engine in installed() if engine.configured]
+
+
+def params() -> list[Any]:
+    """pytest params for every installed engine; absent servers skip, or fail in CI."""
+    marks = {"postgresql": pytest.mark.postgresql, "mysql": pytest.mark.mysql}
+    result = []
+    for engine in installed():
+        engine_marks = [marks[engine.module]]
+        if not engine.configured and os.environ.get("CI") != "true":
+            engine_marks.append(
+                pytest.mark.skip(reason=f"{engine.env_prefix}_HOST is not set: run `make services`")
+            )
+        result.append(pytest.param(engine, id=engine.alias, marks=engine_marks))
+    return result

@@ -1,0 +1,260 @@
+"""End-to-end behaviour of the pooled backends against real servers."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import pytest
+from django.db import close_old_connections, connections, transaction
+
+from dj_db_conn_pool import PoolTimeout
+from dj_db_conn_pool.container import pool_container
+from integration.engines import Engine
+
+TEST_DATABASE = "djpool_tests"
+
+
+def backend_id(engine: Engine) -> int:
+    with connections[engine.alias].cursor() as cursor:
+        cursor.execute(engine.backend_id_sql)
+        return int(cursor.fetchone()[0])
+
+
+def request_cycle(engine: Engine) -> int:
+    """Do what a Django request does: one query between close_old_connections()."""
+    close_old_connections()
+    try:
+        return backend_id(engine)
+    finally:
+        close_old_connections()
+
+
+def make_table(engine: Engine) -> None:
+    with connections[engine.alias].cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS pool_items")
+        cursor.execute("CREATE TABLE pool_items (name VARCHAR(50))")
+
+
+def count_items(engine: Engine) -> int:
+    observer = engine.raw_connect(TEST_DATABASE)
+    try:
+        cursor = observer.cursor()
+        cursor.execute("SELECT COUNT(*) FROM pool_items")
+        return int(cursor.fetchone()[0])
+    finally:
+        observer.close()
+
+
+def test_requests_reuse_one_server_session(engine: Engine) -> None:
+    ids = {request_cycle(engine) for _ in range(5)}
+    assert len(ids) == 1
+    assert connections[engine.alias].connection is None  # returned after each request
+
+
+def test_django_gets_the_driver_connection(engine: Engine) -> None:
+    connection = connections[engine.alias]
+    connection.ensure_connection()
+    assert type(connection.connection).__module__.split(".")[0] in {"psycopg", "psycopg2", "MySQLdb"}
+
+
+def test_server_sessions_stay_within_pool_bound_under_32_threads(
+    engine: Engine, pool_options: dict[str, Any]
+) -> None:
+    pool_options.update(POOL_SIZE=4, MAX_OVERFLOW=2, TIMEOUT=20)
+    bound = 6
+    stop = threading.Event()
+    peak = 0
+    errors: list[BaseException] = []
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, engine.count_sessions(TEST_DATABASE))
+            time.sleep(0.02)
+
+    def worker() -> None:
+        try:
+            for _ in range(20):
+                close_old_connections()
+                with connections[engine.alias].cursor() as cursor:
+                    cursor.execute(engine.backend_id_sql)
+                    time.sleep(0.002)  # hold it a little, as a view would
+                close_old_connections()
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    threads = [threading.Thread(target=worker) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stop.set()
+    sampler.join()
+    assert errors == []
+    print(f"\n{engine.alias}: peak server sessions {peak} (bound {bound}) for 32 threads x 20 requests")
+    assert 1 <= peak <= bound
+
+
+def test_connection_returned_mid_transaction_is_rolled_back(engine: Engine) -> None:
+    make_table(engine)
+    connection = connections[engine.alias]
+    connection.set_autocommit(False)
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO pool_items VALUES ('uncommitted')")
+    session = backend_id(engine)
+    connection.close()  # back to the pool, transaction still open
+    assert count_items(engine) == 0
+    assert request_cycle(engine) == session  # the same session, reused, and clean
+    with connections[engine.alias].cursor() as cursor:
+        cursor.execute("INSERT INTO pool_items VALUES ('committed')")
+    assert count_items(engine) == 1
+
+
+def test_raw_begin_left_open_is_rolled_back(engine: Engine) -> None:
+    if engine.module == "mysql":
+        pytest.xfail("mysqlclient does not expose the server's in-transaction flag")
+    make_table(engine)
+    with connections[engine.alias].cursor() as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute("INSERT INTO pool_items VALUES ('uncommitted')")
+    connections[engine.alias].close()
+    request_cycle(engine)
+    assert count_items(engine) == 0
+
+
+def test_close_inside_atomic_closes_for_real(engine: Engine) -> None:
+    make_table(engine)
+    connection = connections[engine.alias]
+    with pytest.raises(Exception), transaction.atomic(using=engine.alias):
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO pool_items VALUES ('lost')")
+        connection.close()
+        with connection.cursor() as cursor:  # Django must refuse, not reuse a pooled session
+            cursor.execute("SELECT 1")
+    connection.close()
+    assert count_items(engine) == 0
+    request_cycle(engine)
+
+
+def test_exhaustion_raises_pool_timeout_within_timeout(
+    engine: Engine, pool_options: dict[str, Any]
+) -> None:
+    pool_options.update(POOL_SIZE=1, MAX_OVERFLOW=0, TIMEOUT=0.5)
+    connections[engine.alias].ensure_connection()  # this thread holds the only one
+    outcome: dict[str, Any] = {}
+
+    def borrower() -> None:
+        started = time.monotonic()
+        try:
+            connections[engine.alias].ensure_connection()
+        except PoolTimeout as error:
+            outcome["error"] = error
+        finally:
+            outcome["waited"] = time.monotonic() - started
+            connections.close_all()
+
+    thread = threading.Thread(target=borrower)
+    thread.start()
+    thread.join()
+    error = outcome.get("error")
+    assert isinstance(error, PoolTimeout), outcome
+    assert 0.4 <= outcome["waited"] < 3
+    message = str(error)
+    assert repr(engine.alias) in message
+    assert "POOL_SIZE=1" in message and "MAX_OVERFLOW=0" in message
+    assert "TIMEOUT=0.5s" in message and "1 connections checked out" in message
+
+
+def test_forked_child_gets_its_own_session_and_leaves_the_parents_alone(engine: Engine) -> None:
+    parent_session = backend_id(engine)  # held across the fork on purpose
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            os.close(read_end)
+            child_session = backend_id(engine)
+            connections.close_all()
+            os.write(write_end, str(child_session).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    _, status = os.waitpid(pid, 0)
+    child_session = int(os.read(read_end, 64) or 0)
+    os.close(read_end)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert child_session not in (0, parent_session)
+    assert backend_id(engine) == parent_session  # the parent's session still works
+
+
+def test_child_exit_does_not_end_pooled_parent_sessions(engine: Engine) -> None:
+    parent_session = request_cycle(engine)  # now idle in the pool
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if request_cycle(engine) != parent_session else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert request_cycle(engine) == parent_session
+
+
+def test_close_all_returns_and_pool_survives(engine: Engine) -> None:
+    first = request_cycle(engine)
+    connections[engine.alias].ensure_connection()
+    connections.close_all()
+    assert connections[engine.alias].connection is None
+    assert request_cycle(engine) == first
+
+
+def test_each_database_name_gets_its_own_pool(engine: Engine) -> None:
+    settings_dict = connections.settings[engine.alias]
+    request_cycle(engine)
+    original = settings_dict["NAME"]
+    other = "djpool_tests_other"
+    engine.recreate_database(other)
+    try:
+        settings_dict["NAME"] = other  # what Django's test runner does in place
+        connections[engine.alias].close()
+        with connections[engine.alias].cursor() as cursor:
+            cursor.execute("SELECT DATABASE()" if engine.module == "mysql" else "SELECT current_database()")
+            assert cursor.fetchone()[0] == other
+        connections[engine.alias].close()
+        assert len({entry.database for entry in pool_container.entries()} & {original, other}) == 2
+    finally:
+        settings_dict["NAME"] = original
+        connections[engine.alias].close()
+
+
+def test_time_zone_change_gets_connections_in_the_new_zone(engine: Engine) -> None:
+    from django.test import override_settings
+
+    request_cycle(engine)
+    with override_settings(TIME_ZONE="Asia/Tokyo", USE_TZ=False):
+        connection = connections[engine.alias]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        assert connection.timezone_name == "Asia/Tokyo"
+        connection.close()
+    assert all(entry.retired is False for entry in pool_container.entries())
+
+
+def test_killed_session_is_replaced_on_next_checkout(engine: Engine) -> None:
+    session = request_cycle(engine)
+    observer = engine.raw_connect()
+    try:
+        cursor = observer.cursor()
+        if engine.module == "mysql":
+            cursor.execute(f"KILL {session}")
+        else:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [session])
+    finally:
+        observer.close()
+    time.sleep(0.2)
+    assert request_cycle(engine) != session
