@@ -118,8 +118,6 @@ def test_connection_returned_mid_transaction_is_rolled_back(engine: Engine) -> N
 
 
 def test_raw_begin_left_open_is_rolled_back(engine: Engine) -> None:
-    if engine.module == "mysql":
-        pytest.xfail("mysqlclient does not expose the server's in-transaction flag")
     make_table(engine)
     with connections[engine.alias].cursor() as cursor:
         cursor.execute("BEGIN")

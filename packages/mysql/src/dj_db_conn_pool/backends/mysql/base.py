@@ -17,13 +17,14 @@ except ImproperlyConfigured as error:
 
 from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
 
+from .server_status import in_transaction
+
 
 class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
     @staticmethod
     def pool_transaction_open(dbapi_connection: Any) -> bool:
-        # mysqlclient does not expose the server's in-transaction flag; with
-        # autocommit off a transaction may be open.
-        return not dbapi_connection.get_autocommit()
+        flag = in_transaction(dbapi_connection)
+        return True if flag is None else flag
 
     @staticmethod
     def pool_connection_broken(dbapi_connection: Any) -> bool:
