@@ -46,3 +46,21 @@ lint: tools  ## ruff and mypy
 .PHONY: demo
 demo: tools  ## Show the pool at work: requests/s and server connections, with and without it
 	$(HATCH) run demo:run
+
+.PHONY: build
+build: tools  ## Build the wheel and sdist of every package into dist/
+	rm -rf dist
+	$(HATCH) run release:build
+
+.PHONY: check-dist
+check-dist: build  ## Check dist/: one version, sibling pins, wheel contents, twine check
+	$(HATCH) run release:check-dist
+
+.PHONY: check-install
+check-install: build  ## Install core + each engine wheel in a fresh venv and import it
+	$(HATCH) run release:check-install
+
+.PHONY: set-version
+set-version: tools  ## Set every package's version and sibling pins: make set-version VERSION=x.y.z
+	@test -n "$(VERSION)" || { echo "usage: make set-version VERSION=x.y.z" >&2; exit 2; }
+	$(HATCH) run release:set-version $(VERSION)

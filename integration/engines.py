@@ -137,3 +137,54 @@ def params() -> list[Any]:
             )
         result.append(pytest.param(engine, id=engine.alias, marks=engine_marks))
     return result
+
+
+class StatementLog:
+    """What one server session received, read from the server's own log."""
+
+    def __init__(self, engine: Engine, database: str) -> None:
+        self.engine = engine
+        self.database = database
+
+    def __enter__(self) -> StatementLog:
+        observer = self.engine.raw_connect()
+        cursor = observer.cursor()
+        if self.engine.module == "mysql":
+            cursor.execute("SET GLOBAL log_output = 'TABLE'")
+            cursor.execute("TRUNCATE mysql.general_log")
+            cursor.execute("SET GLOBAL general_log = 1")
+        else:  # new sessions of this database log every statement
+            cursor.execute(f"ALTER DATABASE {self.database} SET log_statement = 'all'")
+        observer.close()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        observer = self.engine.raw_connect()
+        cursor = observer.cursor()
+        if self.engine.module == "mysql":
+            cursor.execute("SET GLOBAL general_log = 0")
+        else:
+            cursor.execute(f"ALTER DATABASE {self.database} RESET log_statement")
+        observer.close()
+
+    def statements(self, session: int) -> list[str]:
+        """Return every command the session sent, in order."""
+        if self.engine.module == "mysql":
+            observer = self.engine.raw_connect()
+            cursor = observer.cursor()
+            cursor.execute(
+                "SELECT command_type, CONVERT(argument USING utf8mb4) FROM mysql.general_log "
+                "WHERE thread_id = %s ORDER BY event_time",
+                [session],
+            )
+            rows = [f"{kind}: {argument}" for kind, argument in cursor.fetchall()]
+            observer.close()
+            return rows
+        log = os.path.join(self.engine.env("PGDATA"), "log")
+        prefix = f"[{session}] LOG:  "
+        with open(log, encoding="utf-8", errors="replace") as lines:
+            return [
+                line[len(prefix):].strip()
+                for line in lines
+                if line.startswith(prefix) and ("statement: " in line or "execute " in line)
+            ]

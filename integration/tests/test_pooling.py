@@ -12,7 +12,7 @@ from django.db import close_old_connections, connections, transaction
 
 from dj_db_conn_pool import PoolTimeout
 from dj_db_conn_pool.container import pool_container
-from integration.engines import Engine
+from integration.engines import Engine, StatementLog
 
 TEST_DATABASE = "djpool_tests"
 
@@ -256,3 +256,20 @@ def test_killed_session_is_replaced_on_next_checkout(engine: Engine) -> None:
         observer.close()
     time.sleep(0.2)
     assert request_cycle(engine) != session
+
+
+def test_checkout_and_return_send_nothing_a_held_connection_would_not(engine: Engine) -> None:
+    """After the first use, a request's session receives only the request's own SQL."""
+    with StatementLog(engine, TEST_DATABASE) as log:
+        session = request_cycle(engine)  # opens and sets up the connection
+        for number in range(5):
+            close_old_connections()
+            with connections[engine.alias].cursor() as cursor:
+                cursor.execute(f"SELECT {number} /* request {number} */")
+            close_old_connections()
+        statements = log.statements(session)
+    mine = [line for line in statements if "/* request" in line]
+    first = statements.index(mine[0])
+    print(f"\n{engine.alias}: session {session} received:\n  " + "\n  ".join(statements))
+    assert len(mine) == 5
+    assert statements[first:] == mine

@@ -1,0 +1,177 @@
+"""Check the wheels and sdists in dist/ before a release.
+
+Run after `make build`: one version everywhere, sibling pins `==` that version,
+each engine wheel holding only its own folder, the core wheel holding the
+namespace `__init__.py` files and no engine, and `twine check` passing.
+Print one line per check; exit 1 if any fails.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE = "core"
+NAMESPACE = "dj_db_conn_pool"
+CORE_FILES = (
+    f"{NAMESPACE}/__init__.py",
+    f"{NAMESPACE}/backends/__init__.py",
+    f"{NAMESPACE}/py.typed",
+)
+# A PEP 508 requirement: its name, its extras, then the version specifier up to any marker.
+REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([^;]*)")
+
+
+@dataclass(frozen=True)
+class Package:
+    """One distribution under packages/: its folder name, project name and version."""
+
+    folder: str
+    name: str
+    version: str
+    project: dict[str, Any]
+
+    @property
+    def wheel_stem(self) -> str:
+        """Return the name as wheel and sdist file names spell it."""
+        return re.sub(r"[-_.]+", "_", self.name).lower()
+
+
+class CheckFailed(Exception):
+    """A check found a problem; the message says what and where."""
+
+
+def canonical(name: str) -> str:
+    """Return the PEP 503 form of a project name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def discover_packages(root: Path = ROOT) -> list[Package]:
+    """Return every package that has a packages/<folder>/pyproject.toml."""
+    packages = []
+    for pyproject in sorted(root.glob("packages/*/pyproject.toml")):
+        project = tomllib.loads(pyproject.read_text())["project"]
+        packages.append(
+            Package(pyproject.parent.name, project["name"], project["version"], project)
+        )
+    if not any(p.folder == CORE for p in packages):
+        raise CheckFailed(f"no packages/{CORE}/pyproject.toml under {root}")
+    return packages
+
+
+def sibling_pins(packages: list[Package]) -> Iterator[tuple[Package, str, str]]:
+    """Yield (package, requirement, specifier) for each dependency on a sibling package."""
+    siblings = {canonical(p.name) for p in packages}
+    for package in packages:
+        requirements = list(package.project.get("dependencies", []))
+        for extra in package.project.get("optional-dependencies", {}).values():
+            requirements.extend(extra)
+        for requirement in requirements:
+            match = REQUIREMENT.match(requirement)
+            if match and canonical(match[1]) in siblings:
+                yield package, requirement, match[3].strip()
+
+
+def check_versions(packages: list[Package]) -> str:
+    """Check that all packages share one version and every sibling pin is `==` to it."""
+    versions = {p.version for p in packages}
+    if len(versions) != 1:
+        found = ", ".join(f"{p.folder}={p.version}" for p in packages)
+        raise CheckFailed(f"the packages disagree on the version: {found}")
+    version = versions.pop()
+    pins = list(sibling_pins(packages))
+    bad = [f"{p.folder}: {req!r}" for p, req, spec in pins if spec != f"=={version}"]
+    if bad:
+        raise CheckFailed(f"sibling pins not =={version}: " + "; ".join(bad))
+    return f"{len(packages)} packages at {version}, {len(pins)} sibling pins =={version}"
+
+
+def wheel_files(package: Package, dist: Path) -> list[str]:
+    """Return the file names inside the one wheel of this package and version in dist/."""
+    wheels = sorted(dist.glob(f"{package.wheel_stem}-*.whl"))
+    if len(wheels) != 1:
+        found = ", ".join(w.name for w in wheels) or "none"
+        raise CheckFailed(f"expected one wheel of {package.name} in {dist}, found {found}")
+    wheel = wheels[0]
+    if not wheel.name.startswith(f"{package.wheel_stem}-{package.version}-"):
+        raise CheckFailed(f"{wheel.name} is not version {package.version}")
+    with zipfile.ZipFile(wheel) as archive:
+        return [n for n in archive.namelist() if not n.endswith("/")]
+
+
+def dist_info(package: Package) -> str:
+    """Return the wheel's metadata folder for this package."""
+    return f"{package.wheel_stem}-{package.version}.dist-info/"
+
+
+def check_engine_wheel(package: Package, dist: Path) -> str:
+    """Check that an engine wheel holds only its own backend folder and its dist-info."""
+    files = wheel_files(package, dist)
+    folder = f"{NAMESPACE}/backends/{package.folder}/"
+    allowed = (folder, dist_info(package))
+    stray = [f for f in files if not f.startswith(allowed)]
+    if stray:
+        raise CheckFailed(f"{package.name} wheel has files outside {folder}: {', '.join(stray)}")
+    if f"{folder}__init__.py" not in files:
+        raise CheckFailed(f"{package.name} wheel lacks {folder}__init__.py")
+    return f"{package.name} wheel: {len(files)} files, all under {folder} or its dist-info"
+
+
+def check_core_wheel(package: Package, dist: Path) -> str:
+    """Check that the core wheel holds the namespace files and no engine folder."""
+    files = wheel_files(package, dist)
+    missing = [f for f in CORE_FILES if f not in files]
+    if missing:
+        raise CheckFailed(f"{package.name} wheel lacks {', '.join(missing)}")
+    engines = sorted({f for f in files if re.match(rf"{NAMESPACE}/backends/[^/]+/", f)})
+    if engines:
+        raise CheckFailed(f"{package.name} wheel carries engine files: {', '.join(engines)}")
+    stray = [f for f in files if not f.startswith((f"{NAMESPACE}/", dist_info(package)))]
+    if stray:
+        raise CheckFailed(f"{package.name} wheel has files outside {NAMESPACE}/: {stray}")
+    return f"{package.name} wheel: namespace __init__.py files and py.typed, no engine folder"
+
+
+def check_twine(dist: Path) -> str:
+    """Run `twine check --strict` over every file in dist/."""
+    files = sorted(str(f) for f in dist.iterdir() if f.suffix in (".whl", ".gz"))
+    if not files:
+        raise CheckFailed(f"nothing to check in {dist}")
+    command = [sys.executable, "-m", "twine", "check", "--strict", *files]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise CheckFailed("twine check failed:\n" + (result.stdout + result.stderr).strip())
+    return f"twine check --strict: {len(files)} files pass"
+
+
+def main(argv: list[str]) -> int:
+    """Run every check on ROOT's packages and dist/ (or the folder given); return 1 on failure."""
+    dist = Path(argv[0]).resolve() if argv else ROOT / "dist"
+    packages = discover_packages()
+    checks = [("versions", lambda: check_versions(packages))]
+    for package in packages:
+        check = check_core_wheel if package.folder == CORE else check_engine_wheel
+        checks.append((f"wheel {package.folder}", lambda c=check, p=package: c(p, dist)))
+    checks.append(("twine", lambda: check_twine(dist)))
+    failed = 0
+    for label, run in checks:
+        try:
+            print(f"ok    {label}: {run()}")
+        except CheckFailed as error:
+            failed += 1
+            print(f"FAIL  {label}: {error}")
+    if failed:
+        print(f"{failed} of {len(checks)} checks failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
