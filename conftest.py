@@ -8,10 +8,16 @@ skip, except under CI=true, where a missing server is a failure.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import django
+import pytest
 from django.conf import settings
+from django.db import connections
 
+from dj_db_conn_pool.container import pool_container
 from integration import engines
 
 TEST_DATABASE = "djpool_tests"
@@ -36,4 +42,57 @@ def pytest_configure(config: object) -> None:
         engine.recreate_database(TEST_DATABASE)
 
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "false")
+def _engine_fixture(engine: engines.Engine) -> Iterator[engines.Engine]:
+    if not engine.configured:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and the {engine.alias} server is not running: run `make services`")
+        pytest.skip(f"{engine.env_prefix}_HOST is not set: run `make services`")
+    yield engine
+    connections.close_all()
+    pool_container.close_all()
+
+
+@pytest.fixture(params=engines.params())
+def engine(request: pytest.FixtureRequest) -> Iterator[engines.Engine]:
+    """Each installed engine in turn, with every pool retired after the test."""
+    yield from _engine_fixture(request.param)
+
+
+@pytest.fixture
+def postgresql() -> Iterator[engines.Engine]:
+    """The PostgreSQL engine, with every pool retired after the test."""
+    yield from _engine_fixture(engines.POSTGRESQL)
+
+
+@pytest.fixture
+def mysql() -> Iterator[engines.Engine]:
+    """The MariaDB engine, with every pool retired after the test."""
+    yield from _engine_fixture(engines.MYSQL)
+
+
+@contextmanager
+def alias_settings(alias: str, **changes: Any) -> Iterator[None]:
+    """Change an alias's settings in place, as Django's test runner does, then restore them."""
+    settings_dict = connections.settings[alias]
+    saved = {key: settings_dict.get(key, _MISSING) for key in changes}
+    settings_dict.update(changes)
+    try:
+        yield
+    finally:
+        connections[alias].close()
+        for key, value in saved.items():
+            if value is _MISSING:
+                settings_dict.pop(key, None)
+            else:
+                settings_dict[key] = value
+
+
+_MISSING = object()
+
+
+@pytest.fixture
+def pool_options(engine: engines.Engine) -> Iterator[dict[str, Any]]:
+    """The alias's POOL_OPTIONS, which a test may fill in before connecting."""
+    options: dict[str, Any] = {}
+    with alias_settings(engine.alias, POOL_OPTIONS=options):
+        yield options

@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tomllib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+import tomllib  # stdlib from 3.11; ruff, at target py310, sorts it as third-party
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = "core"
@@ -58,7 +60,9 @@ def discover_packages(root: Path = ROOT) -> list[Package]:
     """Return every package that has a packages/<folder>/pyproject.toml."""
     packages = []
     for pyproject in sorted(root.glob("packages/*/pyproject.toml")):
-        project = tomllib.loads(pyproject.read_text())["project"]
+        project = tomllib.loads(pyproject.read_text()).get("project", {})
+        if not isinstance(project.get("name"), str) or not isinstance(project.get("version"), str):
+            raise CheckFailed(f"{pyproject} lacks a static [project] name and version")
         packages.append(
             Package(pyproject.parent.name, project["name"], project["version"], project)
         )
@@ -67,17 +71,18 @@ def discover_packages(root: Path = ROOT) -> list[Package]:
     return packages
 
 
-def sibling_pins(packages: list[Package]) -> Iterator[tuple[Package, str, str]]:
-    """Yield (package, requirement, specifier) for each dependency on a sibling package."""
+def sibling_pins(packages: list[Package]) -> Iterator[tuple[str, str, str]]:
+    """Yield (where, requirement, specifier) for each dependency on a sibling package."""
     siblings = {canonical(p.name) for p in packages}
     for package in packages:
-        requirements = list(package.project.get("dependencies", []))
-        for extra in package.project.get("optional-dependencies", {}).values():
-            requirements.extend(extra)
-        for requirement in requirements:
-            match = REQUIREMENT.match(requirement)
-            if match and canonical(match[1]) in siblings:
-                yield package, requirement, match[3].strip()
+        tables = {"dependencies": package.project.get("dependencies", [])}
+        for extra, requirements in package.project.get("optional-dependencies", {}).items():
+            tables[f"optional-dependencies.{extra}"] = requirements
+        for table, requirements in tables.items():
+            for requirement in requirements:
+                match = REQUIREMENT.match(requirement)
+                if match and canonical(match[1]) in siblings:
+                    yield f"{package.folder} {table}", requirement, re.sub(r"\s", "", match[3])
 
 
 def check_versions(packages: list[Package]) -> str:
@@ -88,22 +93,26 @@ def check_versions(packages: list[Package]) -> str:
         raise CheckFailed(f"the packages disagree on the version: {found}")
     version = versions.pop()
     pins = list(sibling_pins(packages))
-    bad = [f"{p.folder}: {req!r}" for p, req, spec in pins if spec != f"=={version}"]
+    bad = [f"{where}: {req!r}" for where, req, spec in pins if spec != f"=={version}"]
     if bad:
         raise CheckFailed(f"sibling pins not =={version}: " + "; ".join(bad))
     return f"{len(packages)} packages at {version}, {len(pins)} sibling pins =={version}"
 
 
-def wheel_files(package: Package, dist: Path) -> list[str]:
-    """Return the file names inside the one wheel of this package and version in dist/."""
+def find_wheel(package: Package, dist: Path) -> Path:
+    """Return the one wheel of this package in dist/; fail unless it is at its version."""
     wheels = sorted(dist.glob(f"{package.wheel_stem}-*.whl"))
     if len(wheels) != 1:
         found = ", ".join(w.name for w in wheels) or "none"
         raise CheckFailed(f"expected one wheel of {package.name} in {dist}, found {found}")
-    wheel = wheels[0]
-    if not wheel.name.startswith(f"{package.wheel_stem}-{package.version}-"):
-        raise CheckFailed(f"{wheel.name} is not version {package.version}")
-    with zipfile.ZipFile(wheel) as archive:
+    if not wheels[0].name.startswith(f"{package.wheel_stem}-{package.version}-"):
+        raise CheckFailed(f"{wheels[0].name} is not version {package.version}")
+    return wheels[0]
+
+
+def wheel_files(package: Package, dist: Path) -> list[str]:
+    """Return the file names inside the wheel of this package."""
+    with zipfile.ZipFile(find_wheel(package, dist)) as archive:
         return [n for n in archive.namelist() if not n.endswith("/")]
 
 
@@ -122,7 +131,7 @@ def check_engine_wheel(package: Package, dist: Path) -> str:
         raise CheckFailed(f"{package.name} wheel has files outside {folder}: {', '.join(stray)}")
     if f"{folder}__init__.py" not in files:
         raise CheckFailed(f"{package.name} wheel lacks {folder}__init__.py")
-    return f"{package.name} wheel: {len(files)} files, all under {folder} or its dist-info"
+    return f"{package.name}: {len(files)} files, all under {folder} or its dist-info"
 
 
 def check_core_wheel(package: Package, dist: Path) -> str:
@@ -137,7 +146,7 @@ def check_core_wheel(package: Package, dist: Path) -> str:
     stray = [f for f in files if not f.startswith((f"{NAMESPACE}/", dist_info(package)))]
     if stray:
         raise CheckFailed(f"{package.name} wheel has files outside {NAMESPACE}/: {stray}")
-    return f"{package.name} wheel: namespace __init__.py files and py.typed, no engine folder"
+    return f"{package.name}: namespace __init__.py files and py.typed, no engine folder"
 
 
 def check_twine(dist: Path) -> str:
@@ -155,12 +164,16 @@ def check_twine(dist: Path) -> str:
 def main(argv: list[str]) -> int:
     """Run every check on ROOT's packages and dist/ (or the folder given); return 1 on failure."""
     dist = Path(argv[0]).resolve() if argv else ROOT / "dist"
-    packages = discover_packages()
-    checks = [("versions", lambda: check_versions(packages))]
+    try:
+        packages = discover_packages()
+    except CheckFailed as error:
+        print(f"FAIL  packages: {error}")
+        return 1
+    checks: list[tuple[str, Callable[[], str]]] = [("versions", partial(check_versions, packages))]
     for package in packages:
         check = check_core_wheel if package.folder == CORE else check_engine_wheel
-        checks.append((f"wheel {package.folder}", lambda c=check, p=package: c(p, dist)))
-    checks.append(("twine", lambda: check_twine(dist)))
+        checks.append((f"wheel {package.folder}", partial(check, package, dist)))
+    checks.append(("twine", partial(check_twine, dist)))
     failed = 0
     for label, run in checks:
         try:

@@ -13,7 +13,7 @@ class Item(models.Model):
     name = models.CharField(max_length=50)
 
     class Meta:
-        app_label = "app"
+        app_label = "demo"
 
 
 # The server process ids that served the views: one per physical connection.

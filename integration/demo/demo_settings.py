@@ -26,7 +26,8 @@ DATABASES = {
         **CONFIGURATIONS[os.environ.get("DJPOOL_DEMO_CONFIG", "stock")],
     }
 }
-INSTALLED_APPS = ["app"]
+# app.py is loaded as the URLconf, after set-up; its model names its own app_label.
+INSTALLED_APPS: list[str] = []
 ROOT_URLCONF = "app"
 MIDDLEWARE: list[str] = []
 ALLOWED_HOSTS = ["*"]

@@ -45,18 +45,6 @@ OPTIONS: dict[str, Option] = {
 _defaults: dict[str, Any] = {key: option.default for key, option in OPTIONS.items()}
 
 
-def _check(key: str, value: Any, where: str) -> None:
-    option = OPTIONS.get(key)
-    if option is None:
-        raise ImproperlyConfigured(
-            f"{where}: unknown key {key!r}. Valid keys: {', '.join(OPTIONS)}."
-        )
-    if not option.accepts(value):
-        raise ImproperlyConfigured(
-            f"{where}[{key!r}] = {value!r} is not valid: expected {option.valid}."
-        )
-
-
 def resolve(pool_options: Any, alias: str) -> dict[str, Any]:
     """Return the complete, validated options of a pool from its POOL_OPTIONS."""
     where = f"DATABASES[{alias!r}]['POOL_OPTIONS']"
@@ -67,7 +55,15 @@ def resolve(pool_options: Any, alias: str) -> dict[str, Any]:
             f"{where} must be a dict, not {type(pool_options).__name__}."
         )
     for key, value in pool_options.items():
-        _check(key, value, where)
+        option = OPTIONS.get(key)
+        if option is None:
+            raise ImproperlyConfigured(
+                f"{where}: unknown key {key!r}. Valid keys: {', '.join(OPTIONS)}."
+            )
+        if not option.accepts(value):
+            raise ImproperlyConfigured(
+                f"{where}[{key!r}] = {value!r} is not valid: expected {option.valid}."
+            )
     return {**_defaults, **pool_options}
 
 
@@ -75,13 +71,21 @@ def setup(**defaults: Any) -> None:
     """Change the defaults of every pool created from now on.
 
     Takes the POOL_OPTIONS keys in lower case, for example
-    ``setup(pool_size=20, max_overflow=5)``.
+    ``setup(pool_size=20, max_overflow=5)``. Nothing changes if any is wrong.
     """
-    checked = {}
     for name, value in defaults.items():
-        _check(name.upper(), value, "dj_db_conn_pool.setup()")
-        checked[name.upper()] = value
-    _defaults.update(checked)
+        option = OPTIONS.get(name.upper()) if name.islower() else None
+        if option is None:
+            valid = ", ".join(key.lower() for key in OPTIONS)
+            raise ImproperlyConfigured(
+                f"dj_db_conn_pool.setup(): unknown argument {name!r}. Valid arguments: {valid}."
+            )
+        if not option.accepts(value):
+            raise ImproperlyConfigured(
+                f"dj_db_conn_pool.setup(): {name!r} = {value!r} is not valid: "
+                f"expected {option.valid}."
+            )
+    _defaults.update({name.upper(): value for name, value in defaults.items()})
 
 
 def current_defaults() -> dict[str, Any]:
