@@ -149,11 +149,16 @@ def check_core_wheel(package: Package, dist: Path) -> str:
     return f"{package.name}: namespace __init__.py files and py.typed, no engine folder"
 
 
-def check_twine(dist: Path) -> str:
-    """Run `twine check --strict` over every file in dist/."""
-    files = sorted(str(f) for f in dist.iterdir() if f.suffix in (".whl", ".gz"))
-    if not files:
-        raise CheckFailed(f"nothing to check in {dist}")
+def check_twine(packages: list[Package], dist: Path) -> str:
+    """Check that every package has its sdist, then run `twine check --strict` on dist/."""
+    missing = [
+        f"{p.wheel_stem}-{p.version}.tar.gz"
+        for p in packages
+        if not (dist / f"{p.wheel_stem}-{p.version}.tar.gz").is_file()
+    ]
+    if missing:
+        raise CheckFailed(f"no sdist in {dist}: {', '.join(missing)}")
+    files = sorted(str(f) for pattern in ("*.whl", "*.tar.gz") for f in dist.glob(pattern))
     command = [sys.executable, "-m", "twine", "check", "--strict", *files]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -173,7 +178,7 @@ def main(argv: list[str]) -> int:
     for package in packages:
         check = check_core_wheel if package.folder == CORE else check_engine_wheel
         checks.append((f"wheel {package.folder}", partial(check, package, dist)))
-    checks.append(("twine", partial(check_twine, dist)))
+    checks.append(("twine", partial(check_twine, packages, dist)))
     failed = 0
     for label, run in checks:
         try:
