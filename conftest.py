@@ -45,7 +45,9 @@ def pytest_configure(config: object) -> None:
 def _engine_fixture(engine: engines.Engine) -> Iterator[engines.Engine]:
     if not engine.configured:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and the {engine.alias} server is not running: run `make services`")
+            pytest.fail(
+                f"CI=true and the {engine.alias} server is not running: run `make services`"
+            )
         pytest.skip(f"{engine.env_prefix}_HOST is not set: run `make services`")
     yield engine
     connections.close_all()

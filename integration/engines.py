@@ -51,12 +51,18 @@ class Engine:
 
             kwargs = {"db": database} if database else {}
             return MySQLdb.connect(
-                host=self.env("HOST"), port=int(self.env("PORT", "3306")),
-                user=self.env("USER"), password=self.env("PASSWORD"), autocommit=True, **kwargs,
+                host=self.env("HOST"),
+                port=int(self.env("PORT", "3306")),
+                user=self.env("USER"),
+                password=self.env("PASSWORD"),
+                autocommit=True,
+                **kwargs,
             )
         params = {
-            "host": self.env("HOST"), "port": self.env("PORT") or None,
-            "user": self.env("USER"), "dbname": database,
+            "host": self.env("HOST"),
+            "port": self.env("PORT") or None,
+            "user": self.env("USER"),
+            "dbname": database,
         }
         try:
             import psycopg
@@ -72,10 +78,7 @@ class Engine:
     def sessions_sql(self, database: str) -> str:
         """SQL counting the server sessions connected to a database."""
         if self.module == "mysql":
-            return (
-                "SELECT COUNT(*) FROM information_schema.processlist "
-                f"WHERE db = '{database}'"
-            )
+            return f"SELECT COUNT(*) FROM information_schema.processlist WHERE db = '{database}'"
         return f"SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '{database}'"
 
     def count_sessions(self, database: str) -> int:
@@ -129,8 +132,7 @@ def params() -> list[Any]:
     """pytest params for every installed engine, marked with the engine's name."""
     marks = {"postgresql": pytest.mark.postgresql, "mysql": pytest.mark.mysql}
     return [
-        pytest.param(engine, id=engine.alias, marks=marks[engine.module])
-        for engine in installed()
+        pytest.param(engine, id=engine.alias, marks=marks[engine.module]) for engine in installed()
     ]
 
 
@@ -179,7 +181,7 @@ class StatementLog:
         prefix = f"[{session}] LOG:  "
         with open(log, encoding="utf-8", errors="replace") as lines:
             return [
-                line[len(prefix):].strip()
+                line[len(prefix) :].strip()
                 for line in lines
                 if line.startswith(prefix) and ("statement: " in line or "execute " in line)
             ]

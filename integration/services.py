@@ -72,17 +72,19 @@ def start_mariadb() -> dict[str, str]:
         time.sleep(0.5)
     else:
         sys.exit("MariaDB did not start; see /var/log/mysql/error.log")
-    _mysql(
-        f"CREATE USER IF NOT EXISTS '{MARIADB_USER}'@'localhost' IDENTIFIED BY '{MARIADB_PASSWORD}';"
-        f"CREATE USER IF NOT EXISTS '{MARIADB_USER}'@'127.0.0.1' IDENTIFIED BY '{MARIADB_PASSWORD}';"
-        f"GRANT ALL ON *.* TO '{MARIADB_USER}'@'localhost' WITH GRANT OPTION;"
-        f"GRANT ALL ON *.* TO '{MARIADB_USER}'@'127.0.0.1' WITH GRANT OPTION;"
-        "SET GLOBAL max_connections = 500;"
-    )
+    for host in ("localhost", "127.0.0.1"):
+        account = f"'{MARIADB_USER}'@'{host}'"
+        _mysql(
+            f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY '{MARIADB_PASSWORD}';"
+            f"GRANT ALL ON *.* TO {account} WITH GRANT OPTION;"
+        )
+    _mysql("SET GLOBAL max_connections = 500;")
     # Django's time-zone tests need the zone tables, even on the stock backend.
     zones = subprocess.run(
         ["mysql", "-uroot", "-N", "-e", "SELECT COUNT(*) FROM mysql.time_zone_name"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     if zones.stdout.strip() == "0":
         tzinfo = subprocess.run(

@@ -17,7 +17,11 @@ def test_manage_py_test_parallel_2_passes(engine: Engine) -> None:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "test", "--parallel", "2", "--noinput", "-v", "2"],
-        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output

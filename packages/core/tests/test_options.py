@@ -94,7 +94,7 @@ def test_setup_changes_defaults_of_later_pools() -> None:
 
 
 def test_setup_refuses_unknown_arguments_and_bad_values() -> None:
-    with pytest.raises(ImproperlyConfigured, match="unknown argument 'pool_sise'.*pool_size"):
+    with pytest.raises(ImproperlyConfigured, match=r"unknown argument 'pool_sise'.*pool_size"):
         dj_db_conn_pool.setup(pool_sise=1)
     with pytest.raises(ImproperlyConfigured, match="'max_overflow' = -5"):
         dj_db_conn_pool.setup(max_overflow=-5)

@@ -11,9 +11,7 @@ from integration.missing_driver import import_error
 
 
 def test_missing_driver_says_what_to_install() -> None:
-    stderr = import_error(
-        "dj_db_conn_pool.backends.postgresql.base", "psycopg", "psycopg2"
-    )
+    stderr = import_error("dj_db_conn_pool.backends.postgresql.base", "psycopg", "psycopg2")
     assert "ImproperlyConfigured" in stderr
     assert "pip install 'django-db-connection-pool-postgresql[psycopg]'" in stderr
 

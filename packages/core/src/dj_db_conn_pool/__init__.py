@@ -2,14 +2,14 @@
 
 __path__ = __import__("pkgutil").extend_path(__path__, __name__)
 
-from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+from importlib.metadata import PackageNotFoundError, version
 
-from .exceptions import PoolError, PoolTimeout  # noqa: E402
-from .options import setup  # noqa: E402
+from .exceptions import PoolError, PoolTimeout
+from .options import setup
 
 try:
     __version__ = version("django-db-connection-pool")
 except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0+unknown"
 
-__all__ = ["PoolError", "PoolTimeout", "setup", "__version__"]
+__all__ = ["PoolError", "PoolTimeout", "__version__", "setup"]

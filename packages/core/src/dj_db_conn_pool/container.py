@@ -28,9 +28,7 @@ _RETURNED_AT = "dj_db_conn_pool.returned_at"
 class PoolEntry:
     """One SQLAlchemy pool, for one alias and one set of connection settings."""
 
-    def __init__(
-        self, wrapper: PooledDatabaseWrapperMixin, conn_params: dict[str, Any]
-    ) -> None:
+    def __init__(self, wrapper: PooledDatabaseWrapperMixin, conn_params: dict[str, Any]) -> None:
         self.alias = wrapper.alias
         self.database = wrapper.settings_dict.get("NAME")
         self.options = options.resolve(wrapper.settings_dict.get("POOL_OPTIONS"), self.alias)
@@ -87,7 +85,9 @@ class PoolEntry:
         except Exception as error:
             logger.info(
                 "pool %r: a pooled connection failed its ping after %.1fs idle (%s); replacing it",
-                self.alias, idle, type(error).__name__,
+                self.alias,
+                idle,
+                type(error).__name__,
             )
             raise sa_exc.DisconnectionError() from error
 
@@ -136,9 +136,7 @@ class PoolContainer:
         self._holders: weakref.WeakSet[PooledDatabaseWrapperMixin] = weakref.WeakSet()
         self._inherited: list[Any] = []
 
-    def get(
-        self, wrapper: PooledDatabaseWrapperMixin, conn_params: dict[str, Any]
-    ) -> PoolEntry:
+    def get(self, wrapper: PooledDatabaseWrapperMixin, conn_params: dict[str, Any]) -> PoolEntry:
         """Return the pool for this wrapper's current settings, creating it once."""
         if self._pid != os.getpid():  # forked by C code that skipped os.register_at_fork
             self.after_fork_in_child()

@@ -44,7 +44,7 @@ class PooledDatabaseWrapperMixin:
         timezone_name: str
         wrap_database_errors: Any
 
-        def copy(self, alias: str | None = None) -> PooledDatabaseWrapperMixin: ...
+        def copy(self, alias: str | None = None) -> Any: ...
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
         super().__init__(settings_dict, alias)  # type: ignore[call-arg]
@@ -120,7 +120,8 @@ class PooledDatabaseWrapperMixin:
     def _close(self) -> None:
         checkout = self._pool_checkout
         if checkout is None:
-            return super()._close()  # type: ignore[misc]
+            super()._close()  # type: ignore[misc]
+            return
         self._pool_checkout = None
         pool_container.unhold(self)
         entry, fairy = checkout

@@ -51,9 +51,7 @@ def resolve(pool_options: Any, alias: str) -> dict[str, Any]:
     if pool_options is None:
         pool_options = {}
     if not isinstance(pool_options, Mapping):
-        raise ImproperlyConfigured(
-            f"{where} must be a dict, not {type(pool_options).__name__}."
-        )
+        raise ImproperlyConfigured(f"{where} must be a dict, not {type(pool_options).__name__}.")
     for key, value in pool_options.items():
         option = OPTIONS.get(key)
         if option is None:

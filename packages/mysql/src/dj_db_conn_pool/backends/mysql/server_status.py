@@ -17,6 +17,7 @@ from MySQLdb import _mysql
 _MARIADB_CONNECTION_SERVER_STATUS = 30  # enum mariadb_value in mysql.h
 _SERVER_STATUS_IN_TRANS = 1  # mariadb_com.h
 
+_get_infov: Any
 try:
     _get_infov = ctypes.CDLL(_mysql.__file__).mariadb_get_infov
 except (OSError, AttributeError):  # not linked against MariaDB Connector/C
