@@ -55,16 +55,16 @@ def check_engine(core: Package, engine: Package, others: list[str], dist: Path) 
         venv.create(tmp, with_pip=True)
         python = str(Path(tmp) / "bin" / "python")
         pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        steps = [
-            [*pip, "--find-links", str(dist), str(core_wheel), requirement],
-            [python, "-c", SNIPPET, engine.folder, engine.version, *others],
-        ]
-        for command in steps:
+        steps = {
+            "pip install": [*pip, "--find-links", str(dist), str(core_wheel), requirement],
+            "the import check": [python, "-c", SNIPPET, engine.folder, engine.version, *others],
+        }
+        for step, command in steps.items():
             # Run away from the repository so that nothing imports from its source tree.
             result = subprocess.run(command, cwd=tmp, capture_output=True, text=True)
             if result.returncode != 0:
                 output = (result.stdout + result.stderr).strip()
-                raise CheckFailed(f"`{' '.join(command[:4])} ...` failed:\n{output}")
+                raise CheckFailed(f"{step} failed in a venv with {requirement}:\n{output}")
     absent = ", ".join(others) or "no other engine"
     return f"core + {engine.folder} wheels: {engine.folder} imports, {absent} absent"
 

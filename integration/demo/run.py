@@ -29,11 +29,10 @@ DATABASE = "djpool_demo"
 
 def start_server() -> dict[str, str]:
     """Start (or find running) the PostgreSQL server the tests use; return its settings."""
-    sys.path.insert(0, str(ROOT))
-    from integration.services import start_postgresql
-
     # platformdirs falls back to /tmp/runtime-<uid> by itself; the warning is noise here.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    sys.path.insert(0, str(ROOT))
+    from integration.services import start_postgresql
 
     return start_postgresql()
 
@@ -87,6 +86,10 @@ def report(threads: int, requests: int, server: str, results: list[dict[str, Any
     print(
         f"pooled / stock: {pooled['rate'] / stock['rate']:.1f}x requests/s, "
         f"{fewer:,.0f}x fewer connections opened"
+    )
+    print(
+        "(peak sessions: sampled from pg_stat_activity, where a closed session stays listed"
+        " until its server process exits)"
     )
     for status in pooled.get("pool_status", []):
         print(f"pool after the run: {status}")

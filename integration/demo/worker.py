@@ -26,24 +26,23 @@ class SessionObserver(threading.Thread):
 
     def __init__(self, database: dict[str, Any], interval: float = 0.002) -> None:
         super().__init__(daemon=True)
-        self.params = {
-            "host": database["HOST"],
-            "port": database["PORT"] or None,
-            "user": database["USER"],
-            "dbname": "postgres",
-            "autocommit": True,
-        }
+        # Connected here, so that a failure shows in the caller, not in a dying thread.
+        self.observer = psycopg.connect(
+            host=database["HOST"],
+            port=database["PORT"] or None,
+            user=database["USER"],
+            dbname="postgres",
+            autocommit=True,
+        )
         self.database = database["NAME"]
         self.interval = interval
         self.peak = 0
-        self.ready = threading.Event()
         self._done = threading.Event()
 
     def run(self) -> None:
-        with psycopg.connect(**self.params) as observer:
-            self.ready.set()
+        with self.observer:
             while not self._done.is_set():
-                row = observer.execute(
+                row = self.observer.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [self.database]
                 ).fetchone()
                 self.peak = max(self.peak, row[0] if row else 0)
@@ -117,7 +116,6 @@ def measure(threads: int, requests: int) -> dict[str, Any]:
     clients = [threading.Thread(target=client) for _ in range(threads)]
     observer = SessionObserver(database)
     observer.start()
-    observer.ready.wait()
     for thread in clients:
         thread.start()
     start.wait()
