@@ -263,10 +263,14 @@ def test_killed_session_is_replaced_on_next_checkout(engine: Engine) -> None:
     time.sleep(0.2)
     assert request_cycle(engine) != session
     # The replacement went through Django's session set-up again.
-    setting = "@@SESSION.tx_isolation" if engine.module == "mysql" else "current_setting('TimeZone')"
+    setting, expected = (
+        ("@@SESSION.tx_isolation", "READ-COMMITTED")
+        if engine.module == "mysql"
+        else ("current_setting('TimeZone')", "UTC")
+    )
     with connections[engine.alias].cursor() as cursor:
         cursor.execute(f"SELECT {setting}")
-        assert cursor.fetchone()[0] == ("READ-COMMITTED" if engine.module == "mysql" else "UTC")
+        assert cursor.fetchone()[0] == expected
 
 
 def test_checkout_and_return_send_nothing_a_held_connection_would_not(engine: Engine) -> None:
