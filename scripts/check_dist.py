@@ -8,6 +8,7 @@ Print one line per check; exit 1 if any fails.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -159,10 +160,13 @@ def check_twine(packages: list[Package], dist: Path) -> str:
     if missing:
         raise CheckFailed(f"no sdist in {dist}: {', '.join(missing)}")
     files = sorted(str(f) for pattern in ("*.whl", "*.tar.gz") for f in dist.glob(pattern))
-    command = [sys.executable, "-m", "twine", "check", "--strict", *files]
-    result = subprocess.run(command, capture_output=True, text=True)
+    command = [sys.executable, "-m", "twine", "--no-color", "check", "--strict", *files]
+    # Wide enough that twine does not wrap its file names.
+    env = {**os.environ, "COLUMNS": "200"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
-        raise CheckFailed("twine check failed:\n" + (result.stdout + result.stderr).strip())
+        output = (result.stdout + result.stderr).strip().splitlines()
+        raise CheckFailed("twine check failed:\n" + "\n".join(line.rstrip() for line in output))
     return f"twine check --strict: {len(files)} files pass"
 
 

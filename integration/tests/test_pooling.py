@@ -172,6 +172,7 @@ def test_exhaustion_raises_pool_timeout_within_timeout(
     assert repr(engine.alias) in message
     assert "POOL_SIZE=1" in message and "MAX_OVERFLOW=0" in message
     assert "TIMEOUT=0.5s" in message and "1 connections checked out" in message
+    assert "1 waiting" in message
 
 
 def test_forked_child_gets_its_own_session_and_leaves_the_parents_alone(engine: Engine) -> None:

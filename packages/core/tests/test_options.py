@@ -38,6 +38,10 @@ def test_defaults_are_the_documented_ones() -> None:
         "TIMEOUT": 30,
         "USE_LIFO": False,
         "ECHO": False,
+        "MAX_WAITING": None,
+        "RESET_ON_RETURN": "rollback",
+        "LEAK_TIMEOUT": None,
+        "SLOW_CHECKOUT": 1.0,
     }
 
 
@@ -67,6 +71,9 @@ def test_unknown_key_names_the_alias_and_the_valid_keys() -> None:
         ("TIMEOUT", 0, "seconds > 0"),
         ("PRE_PING", "yes", "True or False"),
         ("ECHO", "loud", "True, False or 'debug'"),
+        ("MAX_WAITING", -1, "None (no limit) or an integer >= 0"),
+        ("RESET_ON_RETURN", "discard", "'rollback' or 'session'"),
+        ("LEAK_TIMEOUT", 0, "None (off) or seconds > 0"),
     ],
 )
 def test_bad_value_names_key_value_and_valid_values(key: str, value: object, expected: str) -> None:

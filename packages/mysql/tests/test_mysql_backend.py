@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connections
 
 from conftest import alias_settings
-from dj_db_conn_pool.backends.mysql.server_status import in_transaction
+from dj_db_conn_pool.backends.mysql.native import in_transaction
 from integration.engines import Engine
 from integration.missing_driver import import_error
 

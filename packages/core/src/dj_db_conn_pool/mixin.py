@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -10,15 +11,7 @@ from django.db import DEFAULT_DB_ALIAS
 
 from . import options
 from .container import pool_container
-
-if TYPE_CHECKING:
-    from sqlalchemy.pool import PoolProxiedConnection
-
-    from .container import PoolEntry
-
-# Kept in the pool's per-connection info dict, which lives as long as the
-# physical connection: once set, Django's session set-up is not sent again.
-_INITIALIZED = "dj_db_conn_pool.initialized"
+from .pool import INITIALIZED, Checkout
 
 
 class PooledDatabaseWrapperMixin:
@@ -32,7 +25,8 @@ class PooledDatabaseWrapperMixin:
     # the pool's connection factory on every checkout.
     pool_shared_state: tuple[str, ...] = ()
 
-    _pool_checkout: tuple[PoolEntry, PoolProxiedConnection] | None = None
+    # The connection this wrapper holds, if it came from a pool.
+    pool_checkout: Checkout | None = None
 
     # Annotations for what the DatabaseWrapper beneath provides.
     if TYPE_CHECKING:
@@ -69,6 +63,10 @@ class PooledDatabaseWrapperMixin:
         """Return whether the driver knows this connection is unusable."""
         return bool(getattr(dbapi_connection, "closed", False))
 
+    # Reset a returned connection to a fresh login's state (RESET_ON_RETURN="session");
+    # None where the engine cannot.
+    pool_reset_session: Callable[[Any], None] | None = None
+
     @staticmethod
     def pool_ping(dbapi_connection: Any) -> None:
         """Raise if the server does not answer on this connection."""
@@ -102,36 +100,35 @@ class PooledDatabaseWrapperMixin:
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         entry = pool_container.get(self, conn_params)
-        fairy = entry.checkout()
-        self._pool_checkout = (entry, fairy)
-        pool_container.hold(self)
+        self.pool_checkout = checkout = entry.checkout()
+        pool_container.holders.add(self)
         for name in self.pool_shared_state:
             setattr(self, name, getattr(entry.factory, name))
-        return fairy.driver_connection
+        return checkout.fairy.driver_connection
 
     def init_connection_state(self) -> None:
-        checkout = self._pool_checkout
-        if checkout is not None and checkout[1].info.get(_INITIALIZED):
+        # Django's session set-up runs once per physical connection, not per checkout.
+        checkout = self.pool_checkout
+        if checkout is not None and checkout.fairy.info.get(INITIALIZED):
             return
         super().init_connection_state()  # type: ignore[misc]
         if checkout is not None:
-            checkout[1].info[_INITIALIZED] = True
+            checkout.fairy.info[INITIALIZED] = True
 
     def _close(self) -> None:
-        checkout = self._pool_checkout
+        checkout = self.pool_checkout
         if checkout is None:
             super()._close()  # type: ignore[misc]
             return
-        self._pool_checkout = None
-        pool_container.unhold(self)
-        entry, fairy = checkout
+        self.pool_checkout = None
+        pool_container.holders.discard(self)
         # Closed inside atomic(), Django keeps using self.connection and expects
         # it to fail: so close it for real instead of lending it to someone else.
         reusable = not self.in_atomic_block and not (
             self.errors_occurred and self.pool_connection_broken(self.connection)
         )
         with self.wrap_database_errors:
-            entry.checkin(fairy, reusable)
+            checkout.entry.checkin(checkout, reusable)
 
     def close_pool(self) -> None:
         """Retire this alias's pools, wherever Django closes its own pool."""
@@ -144,5 +141,5 @@ class PooledDatabaseWrapperMixin:
 
     def pool_forget(self) -> None:
         """Drop the checkout without returning it (a forked child's copy)."""
-        self._pool_checkout = None
+        self.pool_checkout = None
         self.connection = None

@@ -40,6 +40,18 @@ OPTIONS: dict[str, Option] = {
     "TIMEOUT": Option(30, lambda v: _is_number(v) and v > 0, "seconds > 0"),
     "USE_LIFO": Option(False, lambda v: isinstance(v, bool), "True or False"),
     "ECHO": Option(False, lambda v: v in (True, False, "debug"), "True, False or 'debug'"),
+    "MAX_WAITING": Option(
+        None, lambda v: v is None or (_is_int(v) and v >= 0), "None (no limit) or an integer >= 0"
+    ),
+    "RESET_ON_RETURN": Option(
+        "rollback", lambda v: v in ("rollback", "session"), "'rollback' or 'session'"
+    ),
+    "LEAK_TIMEOUT": Option(
+        None, lambda v: v is None or (_is_number(v) and v > 0), "None (off) or seconds > 0"
+    ),
+    "SLOW_CHECKOUT": Option(
+        1.0, lambda v: v is None or (_is_number(v) and v >= 0), "None (off) or seconds >= 0"
+    ),
 }
 
 _defaults: dict[str, Any] = {key: option.default for key, option in OPTIONS.items()}

@@ -17,13 +17,13 @@ except ImproperlyConfigured as error:
 
 from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
 
-from .server_status import in_transaction
+from . import native
 
 
 class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
     @staticmethod
     def pool_transaction_open(dbapi_connection: Any) -> bool:
-        flag = in_transaction(dbapi_connection)
+        flag = native.in_transaction(dbapi_connection)
         return True if flag is None else flag
 
     @staticmethod
@@ -37,3 +37,7 @@ class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
     @staticmethod
     def pool_ping(dbapi_connection: Any) -> None:
         dbapi_connection.ping()
+
+    @staticmethod
+    def pool_reset_session(dbapi_connection: Any) -> None:
+        native.reset_connection(dbapi_connection)

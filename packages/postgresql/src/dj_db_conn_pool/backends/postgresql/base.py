@@ -36,3 +36,12 @@ class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
         PooledDatabaseWrapperMixin.pool_ping(dbapi_connection)
         if dbapi_connection.info.transaction_status != _IDLE:
             dbapi_connection.rollback()
+
+    @staticmethod
+    def pool_reset_session(dbapi_connection: Any) -> None:
+        dbapi_connection.autocommit = True  # DISCARD ALL cannot run in a transaction
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("DISCARD ALL")
+        finally:
+            cursor.close()

@@ -1,0 +1,217 @@
+"""PoolEntry: one named SQLAlchemy pool and what the pool adds around it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ImproperlyConfigured
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.pool import PoolProxiedConnection, QueuePool
+
+from . import fork, options
+from .exceptions import PoolError, PoolTimeout
+from .liveness import socket_has_news
+
+if TYPE_CHECKING:
+    from .mixin import PooledDatabaseWrapperMixin
+
+logger = logging.getLogger("dj_db_conn_pool")
+
+# Keys of the pool's per-connection info dict, which lives as long as the
+# physical connection and is emptied when SQLAlchemy replaces it.
+RETURNED_AT = "dj_db_conn_pool.returned_at"
+INITIALIZED = "dj_db_conn_pool.initialized"
+
+
+class Checkout:
+    """A connection lent to one wrapper: what it came from, when, and from where."""
+
+    __slots__ = ("entry", "fairy", "reported", "since", "stack")
+
+    def __init__(self, entry: PoolEntry, fairy: PoolProxiedConnection, stack: str | None) -> None:
+        self.entry = entry
+        self.fairy = fairy
+        self.since = time.monotonic()
+        self.stack = stack
+        self.reported = False
+
+
+class PoolEntry:
+    """One SQLAlchemy pool, for one alias and one set of connection settings."""
+
+    def __init__(self, wrapper: PooledDatabaseWrapperMixin, conn_params: dict[str, Any]) -> None:
+        settings_dict = wrapper.settings_dict
+        self.alias = wrapper.alias
+        self.database = settings_dict.get("NAME")
+        self.options = opts = options.resolve(settings_dict.get("POOL_OPTIONS"), self.alias)
+        self.retired = False
+        self.counters = dict.fromkeys(
+            ("checkouts", "connections_opened", "invalidations", "timeouts", "refused"), 0
+        )
+        self.wait_total = self.wait_max = 0.0
+        self.waiting = 0
+        self._lock = threading.Lock()  # this pool's counters; never held across I/O
+        self._where = (
+            f"database {self.database!r} on {settings_dict.get('HOST') or 'localhost'!r} "
+            f"as {settings_dict.get('USER')!r}"
+        )
+        self._password = settings_dict.get("PASSWORD") or ""
+        # A private copy of the wrapper, made from today's settings, opens the
+        # physical connections; Django's later in-place edits of the live
+        # wrapper's settings (test databases) then route to a new pool instead.
+        self.factory = wrapper.copy()
+        self._conn_params = dict(conn_params)
+        self._engine = type(wrapper)
+        if opts["RESET_ON_RETURN"] == "session" and self._engine.pool_reset_session is None:
+            raise ImproperlyConfigured(
+                f"DATABASES[{self.alias!r}]['POOL_OPTIONS']['RESET_ON_RETURN'] = 'session' "
+                f"is not supported by ENGINE {settings_dict.get('ENGINE')!r}; use 'rollback'."
+            )
+        self.capacity = (
+            opts["POOL_SIZE"] + opts["MAX_OVERFLOW"]
+            if opts["POOL_SIZE"] > 0 and opts["MAX_OVERFLOW"] >= 0
+            else None
+        )
+        self.pool = QueuePool(
+            self._connect,
+            pool_size=opts["POOL_SIZE"],
+            max_overflow=opts["MAX_OVERFLOW"],
+            timeout=opts["TIMEOUT"],
+            recycle=opts["RECYCLE"],
+            use_lifo=opts["USE_LIFO"],
+            echo=opts["ECHO"],
+            logging_name=self.alias,
+            reset_on_return=None,  # _on_reset rolls back only an open transaction
+        )
+        event.listen(self.pool, "reset", self._on_reset)
+        event.listen(self.pool, "checkin", self._on_checkin)
+        event.listen(self.pool, "invalidate", self._on_invalidate)
+        if opts["PRE_PING"]:
+            event.listen(self.pool, "checkout", self._on_checkout)
+
+    def __repr__(self) -> str:
+        return f"<PoolEntry {self.alias!r} database={self.database!r} {self.pool.status()}>"
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self.counters[name] += 1
+
+    # SQLAlchemy's pool calls these.
+
+    def _connect(self) -> Any:
+        connection = self.factory.new_raw_connection(self._conn_params)
+        fork.track(connection)
+        self._count("connections_opened")
+        logger.info("pool %r: opened a new connection to %s", self.alias, self._where)
+        return connection
+
+    def _on_reset(self, dbapi_connection: Any, record: Any, state: Any) -> None:
+        if self._engine.pool_transaction_open(dbapi_connection):
+            dbapi_connection.rollback()
+        if self.options["RESET_ON_RETURN"] == "session" and record is not None:
+            self._engine.pool_reset_session(dbapi_connection)
+            record.info.pop(INITIALIZED, None)  # Django's set-up runs again next time
+
+    def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[RETURNED_AT] = time.monotonic()
+
+    def _on_invalidate(self, dbapi_connection: Any, record: Any, error: Any) -> None:
+        self._count("invalidations")
+        cause = f"{type(error).__name__}: {self._redact(str(error))}" if error else "closed"
+        logger.warning("pool %r: discarded a connection to %s (%s)", self.alias, self._where, cause)
+
+    def _on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        returned_at = record.info.get(RETURNED_AT)
+        if returned_at is None:  # a brand-new connection
+            return
+        idle = time.monotonic() - returned_at
+        if idle < self.options["PING_INTERVAL"] and not socket_has_news(dbapi_connection):
+            return
+        try:
+            self._engine.pool_ping(dbapi_connection)
+        except Exception as error:
+            raise sa_exc.DisconnectionError(
+                f"failed its ping after {idle:.1f}s idle: {type(error).__name__}"
+            ) from error
+
+    # The wrapper calls these.
+
+    def checkout(self) -> Checkout:
+        """Lend a connection, or raise PoolTimeout or PoolError."""
+        opts = self.options
+        started = time.monotonic()
+        limit = opts["MAX_WAITING"]
+        busy = self.capacity is not None and self.pool.checkedout() >= self.capacity
+        with self._lock:
+            if busy and limit is not None and self.waiting >= limit:
+                self.counters["refused"] += 1
+                refused = True
+            else:
+                self.waiting += busy
+                refused = False
+        if refused:
+            raise PoolTimeout(self.describe(f"MAX_WAITING={limit} requests already wait"))
+        try:
+            fairy = self.pool.connect()
+        except sa_exc.TimeoutError as error:
+            self._count("timeouts")
+            raise PoolTimeout(
+                self.describe(f"none returned within TIMEOUT={opts['TIMEOUT']}s")
+            ) from error
+        except sa_exc.SQLAlchemyError as error:
+            raise PoolError(f"Pool {self.alias!r} could not lend a connection: {error}") from error
+        except self.factory.Database.Error as error:
+            raise PoolError(
+                f"Pool {self.alias!r} could not connect to {self._where}: "
+                f"{self._redact(str(error)).strip()}"
+            ) from error
+        finally:
+            waited = time.monotonic() - started
+            with self._lock:
+                self.waiting -= busy
+                self.counters["checkouts"] += 1
+                self.wait_total += waited
+                self.wait_max = max(self.wait_max, waited)
+        slow = opts["SLOW_CHECKOUT"]
+        if slow is not None and waited > slow:
+            logger.warning(
+                "pool %r: waited %.2fs for a connection (SLOW_CHECKOUT=%ss); %s",
+                self.alias, waited, slow, self.pool.status(),
+            )
+        stack = "".join(traceback.format_stack(limit=12)) if opts["LEAK_TIMEOUT"] else None
+        return Checkout(self, fairy, stack)
+
+    def checkin(self, checkout: Checkout, reusable: bool) -> None:
+        """Return a connection: pooled if reusable, else closed for good."""
+        fairy = checkout.fairy
+        if not reusable:
+            fairy.invalidate()
+        elif self.retired:
+            fairy.detach()
+            fairy.close()
+        else:
+            fairy.close()
+
+    def describe(self, problem: str) -> str:
+        """Say why the pool is out of connections, with its state."""
+        opts = self.options
+        return (
+            f"Pool {self.alias!r} ({self._where}) is exhausted: {problem}; "
+            f"{self.pool.checkedout()} connections checked out, {self.waiting} waiting "
+            f"(POOL_SIZE={opts['POOL_SIZE']}, MAX_OVERFLOW={opts['MAX_OVERFLOW']}, "
+            f"TIMEOUT={opts['TIMEOUT']}s)."
+        )
+
+    def retire(self) -> None:
+        """Close the idle connections; the checked-out ones close on return."""
+        self.retired = True
+        self.pool.dispose()
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._password, "********") if self._password else text

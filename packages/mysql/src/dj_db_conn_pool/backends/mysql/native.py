@@ -1,0 +1,59 @@
+"""Two calls into the client library that mysqlclient does not expose.
+
+- The server's in-transaction flag, without a round trip: every OK packet from
+  the server carries a status word, which the client library keeps; MariaDB
+  Connector/C hands it out through mariadb_get_infov(). Built against Oracle's
+  libmysqlclient, which lacks that function, the flag is unknown and the pool
+  rolls back on every return to be safe.
+- mysql_reset_connection() (COM_RESET_CONNECTION), for RESET_ON_RETURN="session".
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+from MySQLdb import _mysql
+
+_MARIADB_CONNECTION_SERVER_STATUS = 30  # enum mariadb_value in mysql.h
+_SERVER_STATUS_IN_TRANS = 1  # mariadb_com.h
+
+_get_infov: Any
+_library = ctypes.CDLL(_mysql.__file__)  # its symbols include the client library's
+try:
+    _get_infov = _library.mariadb_get_infov
+except AttributeError:  # not linked against MariaDB Connector/C
+    _get_infov = None
+else:
+    _get_infov.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+    _get_infov.restype = ctypes.c_char
+_reset_connection = _library.mysql_reset_connection
+_reset_connection.argtypes = [ctypes.c_void_p]
+_reset_connection.restype = ctypes.c_int
+
+_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_pointer.restype = ctypes.c_void_p
+_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+
+
+def _native(connection: Any) -> Any:
+    return _capsule_pointer(
+        connection._get_native_connection(), b"_mysql.connection.native_connection"
+    )
+
+
+def in_transaction(connection: Any) -> bool | None:
+    """Return the server's in-transaction flag, or None where it cannot be read."""
+    if _get_infov is None:
+        return None
+    native = _native(connection)
+    status = ctypes.c_uint(0)
+    if _get_infov(native, _MARIADB_CONNECTION_SERVER_STATUS, ctypes.byref(status)) != b"\x00":
+        return None
+    return bool(status.value & _SERVER_STATUS_IN_TRANS)
+
+
+def reset_connection(connection: Any) -> None:
+    """Reset the session as if newly logged in, keeping the connection open."""
+    if _reset_connection(_native(connection)) != 0:
+        raise connection.OperationalError(connection.errno(), connection.error())
