@@ -33,7 +33,10 @@ def check(container: PoolContainer) -> int:
         logger.warning(
             "pool %r: a connection has been checked out for %.1fs (LEAK_TIMEOUT=%ss) "
             "without being returned; it was checked out at:\n%s",
-            checkout.entry.alias, age, limit, checkout.stack,
+            checkout.entry.alias,
+            age,
+            limit,
+            checkout.stack,
         )
     return found
 

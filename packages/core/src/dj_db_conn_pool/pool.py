@@ -67,7 +67,10 @@ class PoolEntry:
         self.factory = wrapper.copy()
         self._conn_params = dict(conn_params)
         self._engine = type(wrapper)
-        if opts["RESET_ON_RETURN"] == "session" and self._engine.pool_reset_session is None:
+        self._reset_session = (
+            self._engine.pool_reset_session if opts["RESET_ON_RETURN"] == "session" else None
+        )
+        if opts["RESET_ON_RETURN"] == "session" and self._reset_session is None:
             raise ImproperlyConfigured(
                 f"DATABASES[{self.alias!r}]['POOL_OPTIONS']['RESET_ON_RETURN'] = 'session' "
                 f"is not supported by ENGINE {settings_dict.get('ENGINE')!r}; use 'rollback'."
@@ -113,8 +116,8 @@ class PoolEntry:
     def _on_reset(self, dbapi_connection: Any, record: Any, state: Any) -> None:
         if self._engine.pool_transaction_open(dbapi_connection):
             dbapi_connection.rollback()
-        if self.options["RESET_ON_RETURN"] == "session" and record is not None:
-            self._engine.pool_reset_session(dbapi_connection)
+        if self._reset_session is not None and record is not None:
+            self._reset_session(dbapi_connection)
             record.info.pop(INITIALIZED, None)  # Django's set-up runs again next time
 
     def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
@@ -182,7 +185,10 @@ class PoolEntry:
         if slow is not None and waited > slow:
             logger.warning(
                 "pool %r: waited %.2fs for a connection (SLOW_CHECKOUT=%ss); %s",
-                self.alias, waited, slow, self.pool.status(),
+                self.alias,
+                waited,
+                slow,
+                self.pool.status(),
             )
         stack = "".join(traceback.format_stack(limit=12)) if opts["LEAK_TIMEOUT"] else None
         return Checkout(self, fairy, stack)
