@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,13 @@ class Engine:
             return int(cursor.fetchone()[0])
         finally:
             observer.close()
+
+    def restart_server(self) -> None:
+        """Restart the server, through the script that started it."""
+        python = os.environ["DJ_DB_CONN_POOL_SERVICES_PYTHON"]
+        service = "mariadb" if self.module == "mysql" else "postgresql"
+        script = os.path.join(os.path.dirname(__file__), "services.py")
+        subprocess.run([python, script, "restart", service], check=True, capture_output=True)
 
     def recreate_database(self, database: str) -> None:
         observer = self.raw_connect()

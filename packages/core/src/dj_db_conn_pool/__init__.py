@@ -6,10 +6,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .exceptions import PoolError, PoolTimeout
 from .options import setup
+from .stats import stats
 
 try:
     __version__ = version("django-db-connection-pool")
 except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0+unknown"
 
-__all__ = ["PoolError", "PoolTimeout", "__version__", "setup"]
+__all__ = ["PoolError", "PoolTimeout", "__version__", "setup", "stats"]

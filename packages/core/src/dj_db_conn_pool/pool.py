@@ -15,6 +15,7 @@ from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 
 from . import fork, options
 from .exceptions import PoolError, PoolTimeout
+from .gate import FairGate
 from .liveness import socket_has_news
 
 if TYPE_CHECKING:
@@ -54,8 +55,8 @@ class PoolEntry:
             ("checkouts", "connections_opened", "invalidations", "timeouts", "refused"), 0
         )
         self.wait_total = self.wait_max = 0.0
-        self.waiting = 0
         self._lock = threading.Lock()  # this pool's counters; never held across I/O
+        self._returning = threading.local()  # set while checkin() returns a connection
         self._where = (
             f"database {self.database!r} on {settings_dict.get('HOST') or 'localhost'!r} "
             f"as {settings_dict.get('USER')!r}"
@@ -75,11 +76,9 @@ class PoolEntry:
                 f"DATABASES[{self.alias!r}]['POOL_OPTIONS']['RESET_ON_RETURN'] = 'session' "
                 f"is not supported by ENGINE {settings_dict.get('ENGINE')!r}; use 'rollback'."
             )
-        self.capacity = (
-            opts["POOL_SIZE"] + opts["MAX_OVERFLOW"]
-            if opts["POOL_SIZE"] > 0 and opts["MAX_OVERFLOW"] >= 0
-            else None
-        )
+        bounded = opts["POOL_SIZE"] > 0 and opts["MAX_OVERFLOW"] >= 0
+        # Hands out the right to a connection in arrival order (see gate.py).
+        self.gate = FairGate(opts["POOL_SIZE"] + opts["MAX_OVERFLOW"]) if bounded else None
         self.pool = QueuePool(
             self._connect,
             pool_size=opts["POOL_SIZE"],
@@ -121,8 +120,11 @@ class PoolEntry:
             record.info.pop(INITIALIZED, None)  # Django's set-up runs again next time
 
     def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
+        # Every return passes here: closed, invalidated, or garbage-collected.
         if record is not None:
             record.info[RETURNED_AT] = time.monotonic()
+        if self.gate is not None and not getattr(self._returning, "now", False):
+            self.gate.release()  # a garbage-collected checkout
 
     def _on_invalidate(self, dbapi_connection: Any, record: Any, error: Any) -> None:
         self._count("invalidations")
@@ -149,38 +151,40 @@ class PoolEntry:
         """Lend a connection, or raise PoolTimeout or PoolError."""
         opts = self.options
         started = time.monotonic()
-        limit = opts["MAX_WAITING"]
-        busy = self.capacity is not None and self.pool.checkedout() >= self.capacity
-        with self._lock:
-            if busy and limit is not None and self.waiting >= limit:
-                self.counters["refused"] += 1
-                refused = True
-            else:
-                self.waiting += busy
-                refused = False
-        if refused:
-            raise PoolTimeout(self.describe(f"MAX_WAITING={limit} requests already wait"))
+        if self.gate is not None:
+            admitted = self.gate.acquire(opts["TIMEOUT"], opts["MAX_WAITING"])
+            if not admitted:
+                refused = admitted is None
+                self._record_wait(time.monotonic() - started, "refused" if refused else "timeouts")
+                raise PoolTimeout(
+                    self.describe(
+                        f"MAX_WAITING={opts['MAX_WAITING']} requests already wait"
+                        if refused
+                        else f"none returned within TIMEOUT={opts['TIMEOUT']}s"
+                    )
+                )
         try:
             fairy = self.pool.connect()
-        except sa_exc.TimeoutError as error:
-            self._count("timeouts")
-            raise PoolTimeout(
-                self.describe(f"none returned within TIMEOUT={opts['TIMEOUT']}s")
-            ) from error
-        except sa_exc.SQLAlchemyError as error:
-            raise PoolError(f"Pool {self.alias!r} could not lend a connection: {error}") from error
-        except self.factory.Database.Error as error:
-            raise PoolError(
-                f"Pool {self.alias!r} could not connect to {self._where}: "
-                f"{self._redact(str(error)).strip()}"
-            ) from error
-        finally:
-            waited = time.monotonic() - started
-            with self._lock:
-                self.waiting -= busy
-                self.counters["checkouts"] += 1
-                self.wait_total += waited
-                self.wait_max = max(self.wait_max, waited)
+        except BaseException as error:
+            if self.gate is not None:
+                self.gate.release()
+            if isinstance(error, sa_exc.TimeoutError):  # unbounded pools only
+                self._count("timeouts")
+                raise PoolTimeout(
+                    self.describe(f"none returned within TIMEOUT={opts['TIMEOUT']}s")
+                ) from error
+            if isinstance(error, sa_exc.SQLAlchemyError):
+                raise PoolError(
+                    f"Pool {self.alias!r} could not lend a connection: {error}"
+                ) from error
+            if isinstance(error, self.factory.Database.Error):
+                raise PoolError(
+                    f"Pool {self.alias!r} could not connect to {self._where}: "
+                    f"{self._redact(str(error)).strip()}"
+                ) from error
+            raise
+        waited = time.monotonic() - started
+        self._record_wait(waited, "checkouts")
         slow = opts["SLOW_CHECKOUT"]
         if slow is not None and waited > slow:
             logger.warning(
@@ -193,16 +197,35 @@ class PoolEntry:
         stack = "".join(traceback.format_stack(limit=12)) if opts["LEAK_TIMEOUT"] else None
         return Checkout(self, fairy, stack)
 
+    def _record_wait(self, waited: float, outcome: str) -> None:
+        with self._lock:
+            self.counters[outcome] += 1
+            self.wait_total += waited
+            self.wait_max = max(self.wait_max, waited)
+
+    @property
+    def waiting(self) -> int:
+        """Return how many requests wait for a connection now."""
+        return self.gate.waiting if self.gate is not None else 0
+
     def checkin(self, checkout: Checkout, reusable: bool) -> None:
         """Return a connection: pooled if reusable, else closed for good."""
         fairy = checkout.fairy
-        if not reusable:
-            fairy.invalidate()
-        elif self.retired:
-            fairy.detach()
-            fairy.close()
-        else:
-            fairy.close()
+        self._returning.now = True
+        try:
+            if not reusable:
+                fairy.invalidate()
+            elif self.retired:
+                fairy.detach()
+                fairy.close()
+            else:
+                fairy.close()
+        finally:
+            self._returning.now = False
+            # Only now, with an overflow connection really closed, may a waiter
+            # open another: the server never sees more than the bound.
+            if self.gate is not None:
+                self.gate.release()
 
     def describe(self, problem: str) -> str:
         """Say why the pool is out of connections, with its state."""
