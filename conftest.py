@@ -98,3 +98,21 @@ def pool_options(engine: engines.Engine) -> Iterator[dict[str, Any]]:
     options: dict[str, Any] = {}
     with alias_settings(engine.alias, POOL_OPTIONS=options):
         yield options
+
+
+_FIGURES: list[str] = []
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """Lines a test measured, printed together at the end of the run."""
+    lines: list[str] = []
+    yield lines
+    _FIGURES.extend(f"{request.node.name}: {line}" for line in lines)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _FIGURES:
+        terminalreporter.section("measured")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)

@@ -48,7 +48,9 @@ class SessionSampler(threading.Thread):
         return self
 
 
-def test_server_restart_under_load(engine: Engine, pool_options: dict[str, Any]) -> None:
+def test_server_restart_under_load(
+    engine: Engine, pool_options: dict[str, Any], figures: list[str]
+) -> None:
     pool_options.update(POOL_SIZE=4, MAX_OVERFLOW=2, TIMEOUT=10)
     bound = 6
     stop = threading.Event()
@@ -88,8 +90,8 @@ def test_server_restart_under_load(engine: Engine, pool_options: dict[str, Any])
     after_back = [error for start, error in failures if start > back]
     successes_after = sorted(end for start, end, error in outcomes if error is None and end > back)
     recovery = successes_after[0] - back if successes_after else float("inf")
-    print(
-        f"\n{engine.alias}: {len(outcomes)} requests, {len(failures)} failed during the restart "
+    figures.append(
+        f"{len(outcomes)} requests, {len(failures)} failed during the restart "
         f"({back - restart_began:.2f}s down), first success {recovery * 1000:.0f} ms after the "
         f"server was back, peak server sessions {sampler.peak_sessions}, "
         f"peak pool connections {sampler.peak_open} (bound {bound})"
@@ -114,7 +116,7 @@ def test_idle_timeout_on_the_server_is_survived(engine: Engine) -> None:
 
 
 def test_waiters_take_turns_and_late_ones_time_out(
-    engine: Engine, pool_options: dict[str, Any]
+    engine: Engine, pool_options: dict[str, Any], figures: list[str]
 ) -> None:
     pool_options.update(POOL_SIZE=2, MAX_OVERFLOW=1, TIMEOUT=0.6)
     results: list[str] = []
@@ -141,9 +143,7 @@ def test_waiters_take_turns_and_late_ones_time_out(
     for thread in threads:
         thread.join()
     # 3 at a time for 0.4 s, 0.6 s of patience: two rounds are served, the last 2 time out.
-    print(
-        f"\n{engine.alias}: {results.count('served')} served, {results.count('timeout')} timed out"
-    )
+    figures.append(f"{results.count('served')} served, {results.count('timeout')} timed out")
     assert set(results) <= {"served", "timeout"}, results
     assert results.count("served") == 6
     assert results.count("timeout") == 2
@@ -349,7 +349,9 @@ def test_exit_closes_pools_without_warnings_or_hang(engine: Engine) -> None:
         assert f"[{session}] LOG:  unexpected EOF" not in log
 
 
-def test_stress_no_lost_or_duplicated_writes(engine: Engine, pool_options: dict[str, Any]) -> None:
+def test_stress_no_lost_or_duplicated_writes(
+    engine: Engine, pool_options: dict[str, Any], figures: list[str]
+) -> None:
     pool_options.update(POOL_SIZE=8, MAX_OVERFLOW=4, TIMEOUT=30)
     bound = 12
     threads_count, requests = 64, 500
@@ -419,8 +421,8 @@ def test_stress_no_lost_or_duplicated_writes(engine: Engine, pool_options: dict[
     elapsed = time.monotonic() - began
     sampler.stop()
     rows = count_items(engine)
-    print(
-        f"\n{engine.alias}: {threads_count}x{requests} requests in {elapsed:.1f}s "
+    figures.append(
+        f"{threads_count}x{requests} requests in {elapsed:.1f}s "
         f"({threads_count * requests / elapsed:.0f}/s), {rows} rows, "
         f"peak server sessions {sampler.peak_sessions}, peak pool connections {sampler.peak_open}"
     )

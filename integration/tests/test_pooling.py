@@ -65,7 +65,7 @@ def test_django_gets_the_driver_connection(engine: Engine) -> None:
 
 
 def test_server_sessions_stay_within_pool_bound_under_32_threads(
-    engine: Engine, pool_options: dict[str, Any]
+    engine: Engine, pool_options: dict[str, Any], figures: list[str]
 ) -> None:
     pool_options.update(POOL_SIZE=4, MAX_OVERFLOW=2, TIMEOUT=20)
     bound = 6
@@ -102,7 +102,7 @@ def test_server_sessions_stay_within_pool_bound_under_32_threads(
     stop.set()
     sampler.join()
     assert errors == []
-    print(f"\n{engine.alias}: peak server sessions {peak} (bound {bound}), 32 threads")
+    figures.append(f"peak server sessions {peak} (bound {bound}), 32 threads")
     assert 1 <= peak <= bound
 
 
@@ -276,7 +276,9 @@ def test_killed_session_is_replaced_on_next_checkout(engine: Engine) -> None:
         assert cursor.fetchone()[0] == expected
 
 
-def test_checkout_and_return_send_nothing_a_held_connection_would_not(engine: Engine) -> None:
+def test_checkout_and_return_send_nothing_a_held_connection_would_not(
+    engine: Engine, figures: list[str]
+) -> None:
     """After the first use, a request's session receives only the request's own SQL."""
     with StatementLog(engine, TEST_DATABASE) as log:
         session = request_cycle(engine)  # opens and sets up the connection
@@ -288,6 +290,8 @@ def test_checkout_and_return_send_nothing_a_held_connection_would_not(engine: En
         statements = log.statements(session)
     mine = [line for line in statements if "/* request" in line]
     first = statements.index(mine[0])
-    print(f"\n{engine.alias}: session {session} received:\n  " + "\n  ".join(statements))
+    figures.append(
+        f"session {session} received: " + " | ".join(" ".join(s.split()) for s in statements)
+    )
     assert len(mine) == 5
     assert statements[first:] == mine
