@@ -20,7 +20,8 @@ from django.db import connections
 from dj_db_conn_pool.container import pool_container
 from integration import engines
 
-TEST_DATABASE = "djpool_tests"
+# One database per run, so that runs on one machine never share tables.
+TEST_DATABASE = f"djpool_tests_{os.getpid()}"
 
 
 def pytest_configure(config: object) -> None:
@@ -40,6 +41,14 @@ def pytest_configure(config: object) -> None:
     django.setup()
     for engine in engines.available():
         engine.recreate_database(TEST_DATABASE)
+
+
+def pytest_unconfigure(config: object) -> None:
+    connections.close_all()
+    pool_container.close_all()
+    for engine in engines.available():
+        for database in (TEST_DATABASE, f"{TEST_DATABASE}_other"):
+            engine.drop_database(database)
 
 
 def _engine_fixture(engine: engines.Engine) -> Iterator[engines.Engine]:

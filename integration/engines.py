@@ -99,11 +99,17 @@ class Engine:
         subprocess.run([python, script, "restart", service], check=True, capture_output=True)
 
     def recreate_database(self, database: str) -> None:
+        self.drop_database(database)
         observer = self.raw_connect()
         try:
-            cursor = observer.cursor()
-            cursor.execute(f"DROP DATABASE IF EXISTS {database}")
-            cursor.execute(f"CREATE DATABASE {database}")
+            observer.cursor().execute(f"CREATE DATABASE {database}")
+        finally:
+            observer.close()
+
+    def drop_database(self, database: str) -> None:
+        observer = self.raw_connect()
+        try:
+            observer.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
         finally:
             observer.close()
 

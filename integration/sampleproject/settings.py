@@ -20,7 +20,12 @@ def _database(name: str) -> dict:
 
 SECRET_KEY = "sample-project-not-secret"
 INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "shop"]
-DATABASES = {"default": _database("djpool_sample"), "other": _database("djpool_sample_other")}
+# A suffix per run keeps concurrent runs on one machine apart.
+_SUFFIX = os.environ.get("DJ_DB_CONN_POOL_SAMPLE_SUFFIX", "")
+DATABASES = {
+    "default": _database(f"djpool_sample{_SUFFIX}"),
+    "other": _database(f"djpool_sample_other{_SUFFIX}"),
+}
 USE_TZ = True
 TIME_ZONE = "Europe/Paris"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, OperationalError, connections, transaction
-from test_pooling import TEST_DATABASE, backend_id, count_items, make_table, request_cycle
+from test_pooling import backend_id, count_items, make_table, request_cycle
 
 import dj_db_conn_pool
-from conftest import alias_settings
+from conftest import TEST_DATABASE, alias_settings
 from dj_db_conn_pool import PoolTimeout, leaks
 from dj_db_conn_pool.container import pool_container
 from integration.engines import Engine

@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 from django.db import Error, close_old_connections, connections, transaction
 
+from conftest import TEST_DATABASE
 from dj_db_conn_pool import PoolTimeout
 from dj_db_conn_pool.container import pool_container
 from integration.engines import Engine, StatementLog
-
-TEST_DATABASE = "djpool_tests"
 
 
 def backend_id(engine: Engine) -> int:
@@ -222,7 +221,7 @@ def test_each_database_name_gets_its_own_pool(engine: Engine) -> None:
     settings_dict = connections.settings[engine.alias]
     request_cycle(engine)
     original = settings_dict["NAME"]
-    other = "djpool_tests_other"
+    other = f"{TEST_DATABASE}_other"
     engine.recreate_database(other)
     try:
         settings_dict["NAME"] = other  # what Django's test runner does in place

@@ -13,7 +13,11 @@ PROJECT = Path(__file__).resolve().parent.parent / "sampleproject"
 
 
 def test_manage_py_test_parallel_2_passes(engine: Engine) -> None:
-    env = {**os.environ, "DJ_DB_CONN_POOL_SAMPLE_ENGINE": engine.module}
+    env = {
+        **os.environ,
+        "DJ_DB_CONN_POOL_SAMPLE_ENGINE": engine.module,
+        "DJ_DB_CONN_POOL_SAMPLE_SUFFIX": f"_{os.getpid()}",
+    }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "test", "--parallel", "2", "--noinput", "-v", "2"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import connections
 
-from conftest import alias_settings
+from conftest import TEST_DATABASE, alias_settings
 from dj_db_conn_pool.backends.mysql.native import in_transaction
 from integration.engines import Engine
 from integration.missing_driver import import_error
@@ -17,7 +17,7 @@ def test_missing_driver_says_what_to_install() -> None:
 
 
 def test_in_transaction_flag_follows_the_server(mysql: Engine) -> None:
-    raw = mysql.raw_connect("djpool_tests")
+    raw = mysql.raw_connect(TEST_DATABASE)
     try:
         cursor = raw.cursor()
         assert in_transaction(raw) is False

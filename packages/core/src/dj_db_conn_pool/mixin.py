@@ -27,6 +27,12 @@ class PooledDatabaseWrapperMixin:
 
     # The connection this wrapper holds, if it came from a pool.
     pool_checkout: Checkout | None = None
+    # Whether the next _close() may keep the connection for reuse: True inside
+    # close(), False when Django closes it as unusable, None when _close() is
+    # called on its own (as Django's tests do to emulate a dropped connection).
+    _pool_keep: bool | None = None
+    # Set by get_new_connection() when the connection has had Django's set-up.
+    _pool_skip_init = False
 
     # Annotations for what the DatabaseWrapper beneath provides.
     if TYPE_CHECKING:
@@ -34,6 +40,7 @@ class PooledDatabaseWrapperMixin:
         connection: Any
         settings_dict: dict[str, Any]
         errors_occurred: bool
+        autocommit: bool
         in_atomic_block: bool
         timezone_name: str
         wrap_database_errors: Any
@@ -104,16 +111,45 @@ class PooledDatabaseWrapperMixin:
         pool_container.holders.add(self)
         for name in self.pool_shared_state:
             setattr(self, name, getattr(entry.factory, name))
+        # Django's session set-up runs once per physical connection, not per checkout.
+        self._pool_skip_init = bool(checkout.fairy.info.get(INITIALIZED))
         return checkout.fairy.driver_connection
 
     def init_connection_state(self) -> None:
-        # Django's session set-up runs once per physical connection, not per checkout.
-        checkout = self.pool_checkout
-        if checkout is not None and checkout.fairy.info.get(INITIALIZED):
+        if self._pool_skip_init:  # connect() of a connection that has had it
+            self._pool_skip_init = False
             return
         super().init_connection_state()  # type: ignore[misc]
-        if checkout is not None:
-            checkout.fairy.info[INITIALIZED] = True
+        if self.pool_checkout is not None:
+            self.pool_checkout.fairy.info[INITIALIZED] = True
+
+    def close(self) -> None:
+        if self._pool_keep is None:
+            self._pool_keep = True
+        try:
+            super().close()  # type: ignore[misc]
+        finally:
+            self._pool_keep = None
+
+    def close_if_health_check_failed(self) -> None:
+        # A close from here means the health check failed: do not lend it again.
+        self._pool_keep = False
+        try:
+            super().close_if_health_check_failed()  # type: ignore[misc]
+        finally:
+            self._pool_keep = None
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        # Django drops a connection after errors or with autocommit left changed
+        # ("don't take chances"); so does the pool. Otherwise it is returned.
+        if self.connection is not None and (
+            self.errors_occurred or self.autocommit != self.settings_dict["AUTOCOMMIT"]
+        ):
+            self._pool_keep = False
+        try:
+            super().close_if_unusable_or_obsolete()  # type: ignore[misc]
+        finally:
+            self._pool_keep = None
 
     def _close(self) -> None:
         checkout = self.pool_checkout
@@ -124,8 +160,10 @@ class PooledDatabaseWrapperMixin:
         pool_container.holders.discard(self)
         # Closed inside atomic(), Django keeps using self.connection and expects
         # it to fail: so close it for real instead of lending it to someone else.
-        reusable = not self.in_atomic_block and not (
-            self.errors_occurred and self.pool_connection_broken(self.connection)
+        reusable = (
+            bool(self._pool_keep)
+            and not self.in_atomic_block
+            and not (self.errors_occurred and self.pool_connection_broken(self.connection))
         )
         with self.wrap_database_errors:
             checkout.entry.checkin(checkout, reusable)

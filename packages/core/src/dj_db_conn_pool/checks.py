@@ -1,0 +1,163 @@
+"""System checks for every pooled alias of DATABASES; none of them connects to a server."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from .options import OPTIONS
+
+TAG = "dj_db_conn_pool"
+ENGINE_PREFIX = "dj_db_conn_pool."
+
+# What to install for each engine this project ships (the core's extras).
+INSTALL = {
+    "dj_db_conn_pool.backends.postgresql": (
+        "django-db-connection-pool-postgresql",
+        "pip install 'django-db-connection-pool[postgresql]' (psycopg 3) "
+        "or 'django-db-connection-pool[psycopg2]'",
+    ),
+    "dj_db_conn_pool.backends.mysql": (
+        "django-db-connection-pool-mysql",
+        "pip install 'django-db-connection-pool[mysql]' (mysqlclient)",
+    ),
+}
+
+
+def pooled_databases() -> dict[str, dict[str, Any]]:
+    """Return the aliases of settings.DATABASES whose ENGINE is one of ours."""
+    return {
+        alias: settings_dict
+        for alias, settings_dict in settings.DATABASES.items()
+        if str(settings_dict.get("ENGINE") or "").startswith(ENGINE_PREFIX)
+    }
+
+
+def check_databases(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Check every pooled alias's settings, as written, without connecting."""
+    messages: list[checks.CheckMessage] = []
+    for alias, settings_dict in pooled_databases().items():
+        messages.extend(check_alias(alias, settings_dict))
+    return messages
+
+
+def check_alias(alias: str, settings_dict: Mapping[str, Any]) -> list[checks.CheckMessage]:
+    """Return the problems of one pooled alias's settings."""
+    return [
+        *_check_pool_options(alias, settings_dict.get("POOL_OPTIONS")),
+        *_check_django_pool(alias, settings_dict),
+        *_check_conn_max_age(alias, settings_dict),
+        *_check_engine(alias, str(settings_dict["ENGINE"])),
+    ]
+
+
+def _check_pool_options(alias: str, pool_options: Any) -> list[checks.CheckMessage]:
+    where = f"DATABASES[{alias!r}]['POOL_OPTIONS']"
+    if pool_options is None:
+        return []
+    if not isinstance(pool_options, Mapping):
+        return [
+            checks.Error(
+                f"{where} must be a dict, not {type(pool_options).__name__}.",
+                hint=f"Use a dict of these keys: {', '.join(OPTIONS)}.",
+                obj=alias, id="dj_db_conn_pool.E001",
+            )
+        ]
+    messages: list[checks.CheckMessage] = []
+    for key, value in pool_options.items():
+        option = OPTIONS.get(key)
+        if option is None:
+            messages.append(
+                checks.Error(
+                    f"{where}: unknown key {key!r}.", hint=_key_hint(key), obj=alias, id="dj_db_conn_pool.E002"
+                )
+            )
+        elif not option.accepts(value):
+            messages.append(
+                checks.Error(
+                    f"{where}[{key!r}] = {value!r} is not valid.",
+                    hint=f"Expected {option.valid}.",
+                    obj=alias, id="dj_db_conn_pool.E003",
+                )
+            )
+    return messages
+
+
+def _key_hint(key: Any) -> str:
+    valid = f"Valid keys: {', '.join(OPTIONS)}."
+    if not isinstance(key, str):
+        return valid
+    close = difflib.get_close_matches(key.upper(), OPTIONS, n=1, cutoff=0.6)
+    return f"Did you mean {close[0]!r}? {valid}" if close else valid
+
+
+def _check_django_pool(alias: str, settings_dict: Mapping[str, Any]) -> list[checks.CheckMessage]:
+    if not (settings_dict.get("OPTIONS") or {}).get("pool"):
+        return []
+    return [
+        checks.Error(
+            f"DATABASES[{alias!r}]['OPTIONS']['pool'] turns on Django's own connection pool, "
+            f"which cannot be combined with ENGINE {settings_dict['ENGINE']!r}.",
+            hint="Remove OPTIONS['pool'] and size the pool with POOL_OPTIONS, "
+            "or use Django's stock ENGINE.",
+            obj=alias, id="dj_db_conn_pool.E004",
+        )
+    ]
+
+
+def _check_conn_max_age(alias: str, settings_dict: Mapping[str, Any]) -> list[checks.CheckMessage]:
+    max_age = settings_dict.get("CONN_MAX_AGE", 0)
+    if max_age == 0:
+        return []
+    return [
+        checks.Warning(
+            f"DATABASES[{alias!r}]['CONN_MAX_AGE'] = {max_age!r} with a pooled ENGINE: each "
+            "thread's connection wrapper then keeps its pooled connection checked out across "
+            "requests, so idle threads hold connections that busy ones wait for.",
+            hint="Set CONN_MAX_AGE to 0 (Django's default): the pool, not the wrapper, "
+            "keeps connections open between requests.",
+            obj=alias, id="dj_db_conn_pool.W001",
+        )
+    ]
+
+
+def _check_engine(alias: str, engine: str) -> list[checks.CheckMessage]:
+    where = f"DATABASES[{alias!r}]['ENGINE'] = {engine!r}"
+    distribution, command = INSTALL.get(engine, (None, None))
+    try:
+        found = importlib.util.find_spec(f"{engine}.base") is not None
+    except ImportError:  # its package is missing
+        found = False
+    if not found:
+        if distribution is None:
+            hint = (
+                f"This version ships {' and '.join(INSTALL)}; engines of 1.x such as oracle, "
+                "jdbc, odbc and postgis are not part of it (see docs/migration-from-1x.md)."
+            )
+        else:
+            hint = f"Install {distribution}: {command}."
+        return [checks.Error(f"{where} is not installed.", hint=hint, obj=alias, id="dj_db_conn_pool.E005")]
+    try:
+        importlib.import_module(f"{engine}.base")
+    except (ImproperlyConfigured, ImportError) as error:
+        hint = f"{command}." if command else "Install the driver that the error names."
+        return [
+            checks.Error(
+                f"{where} cannot load its database driver: {error}",
+                hint=hint,
+                obj=alias, id="dj_db_conn_pool.E006",
+            )
+        ]
+    return []
+
+
+def register_checks() -> None:
+    """Register the checks with Django's registry, under the "dj_db_conn_pool" tag."""
+    checks.register(check_databases, TAG)
