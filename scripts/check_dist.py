@@ -122,17 +122,37 @@ def dist_info(package: Package) -> str:
     return f"{package.wheel_stem}-{package.version}.dist-info/"
 
 
+def engine_folders(package: Package, root: Path = ROOT) -> list[str]:
+    """Return the backend folders an engine ships: its own, plus any its wheel declares.
+
+    The postgresql package also ships the postgis engine: its pyproject's
+    hatch `only-include` names both. Anything declared outside backends/ fails.
+    """
+    pyproject = tomllib.loads((root / "packages" / package.folder / "pyproject.toml").read_text())
+    wheel = pyproject.get("tool", {}).get("hatch", {}).get("build", {}).get("targets", {})
+    declared = wheel.get("wheel", {}).get("only-include", [])
+    folders = {f"{NAMESPACE}/backends/{package.folder}/"}
+    for path in declared:
+        folder = path.removeprefix("src/").rstrip("/") + "/"
+        if not re.fullmatch(rf"{NAMESPACE}/backends/[^/]+/", folder):
+            raise CheckFailed(f"{package.name} declares {path!r}, which is not a backend folder")
+        folders.add(folder)
+    return sorted(folders)
+
+
 def check_engine_wheel(package: Package, dist: Path) -> str:
-    """Check that an engine wheel holds only its own backend folder and its dist-info."""
+    """Check that an engine wheel holds only its own backend folders and its dist-info."""
     files = wheel_files(package, dist)
-    folder = f"{NAMESPACE}/backends/{package.folder}/"
-    allowed = (folder, dist_info(package))
+    folders = engine_folders(package)
+    allowed = (*folders, dist_info(package))
     stray = [f for f in files if not f.startswith(allowed)]
+    shown = " and ".join(folders)
     if stray:
-        raise CheckFailed(f"{package.name} wheel has files outside {folder}: {', '.join(stray)}")
-    if f"{folder}__init__.py" not in files:
-        raise CheckFailed(f"{package.name} wheel lacks {folder}__init__.py")
-    return f"{package.name}: {len(files)} files, all under {folder} or its dist-info"
+        raise CheckFailed(f"{package.name} wheel has files outside {shown}: {', '.join(stray)}")
+    for folder in folders:
+        if f"{folder}__init__.py" not in files:
+            raise CheckFailed(f"{package.name} wheel lacks {folder}__init__.py")
+    return f"{package.name}: {len(files)} files, all under {shown} or its dist-info"
 
 
 def check_core_wheel(package: Package, dist: Path) -> str:

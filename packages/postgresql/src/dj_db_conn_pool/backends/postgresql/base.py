@@ -20,7 +20,9 @@ from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
 _IDLE = 0  # TransactionStatus.IDLE in psycopg 3, TRANSACTION_STATUS_IDLE in psycopg2
 
 
-class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
+class PostgreSQLPoolHooks(PooledDatabaseWrapperMixin):
+    """What the pool asks psycopg (3 or 2): shared by the PostgreSQL and PostGIS engines."""
+
     pool_shared_state = ("isolation_level",)
 
     @staticmethod
@@ -45,3 +47,7 @@ class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
             cursor.execute("DISCARD ALL")
         finally:
             cursor.close()
+
+
+class DatabaseWrapper(PostgreSQLPoolHooks, base.DatabaseWrapper):
+    pass
