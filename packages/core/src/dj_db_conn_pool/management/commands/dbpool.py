@@ -105,9 +105,12 @@ class Command(BaseCommand):
         """Print each server limit against what `workers` processes may open; fail if over."""
         bounds = {alias: capacity.per_process(alias, s) for alias, s in aliases.items()}
         limits = {alias: capacity.read_limits(alias) for alias in aliases}
+        one = workers == 1
+        fleet = f"{workers} worker process{'' if one else 'es'}"
         self.stdout.write(
-            f"\nCapacity of {workers} worker processes, each opening at most "
-            "POOL_SIZE + MAX_OVERFLOW connections per alias:"
+            f"\nCapacity of {fleet}, each opening at most POOL_SIZE + MAX_OVERFLOW "
+            "connections per alias\n(other clients of these servers count against the same "
+            "limits):"
         )
         over = []
         for share in capacity.shares(workers, bounds, limits):
@@ -116,15 +119,15 @@ class Command(BaseCommand):
             connected = "" if limit.connected is None else f"; {limit.connected} connected now"
             self.stdout.write(f"  {limit.label}: {allowed} ({limit.source}){connected}")
             parts = " + ".join(
-                f"{alias} {workers} x {bound}" if bound is not None else f"{alias} unbounded"
+                f"{alias} {workers} x {bound}" if bound is not None else f"{alias} no limit"
                 for alias, bound in bounds.items()
                 if alias in share.demand
             )
+            total = "any number" if needed is None else str(needed)
             verdict = "fits" if share.fits else "does NOT fit"
-            total = "no bound" if needed is None else str(needed)
-            self.stdout.write(f"    needs {total} ({parts}): {verdict}")
+            self.stdout.write(f"    may open {total} ({parts}): {verdict}")
             if not share.fits:
-                over.append(f"{limit.label} needs {total}, {allowed}")
+                over.append(f"{limit.label} may open {total}, {allowed}")
         if over:
-            raise CommandError(f"{workers} worker processes do not fit: {'; '.join(over)}.")
-        self.stdout.write(f"{workers} worker processes fit every limit.")
+            raise CommandError(f"{fleet} {'does' if one else 'do'} not fit: {'; '.join(over)}.")
+        self.stdout.write(f"{fleet} {'fits' if one else 'fit'} every limit.")
