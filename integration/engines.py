@@ -80,7 +80,11 @@ class Engine:
         """SQL counting the server sessions connected to a database."""
         if self.module == "mysql":
             return f"SELECT COUNT(*) FROM information_schema.processlist WHERE db = '{database}'"
-        return f"SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '{database}'"
+        # Autovacuum workers also show the database's name: count clients only.
+        return (
+            "SELECT COUNT(*) FROM pg_stat_activity "
+            f"WHERE datname = '{database}' AND backend_type = 'client backend'"
+        )
 
     def count_sessions(self, database: str) -> int:
         observer = self.raw_connect()

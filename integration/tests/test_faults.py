@@ -424,6 +424,11 @@ def test_stress_no_lost_or_duplicated_writes(
     elapsed = time.monotonic() - began
     sampler.stop()
     rows = count_items(engine)
+    counters = dj_db_conn_pool.stats(engine.alias)[engine.alias]
+    figures.append(
+        f"connections opened {counters['connections_opened']}, "
+        f"invalidations {counters['invalidations']}, checkouts {counters['checkouts']}"
+    )
     figures.append(
         f"{threads_count}x{requests} requests in {elapsed:.1f}s "
         f"({threads_count * requests / elapsed:.0f}/s), {rows} rows, "

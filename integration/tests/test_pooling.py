@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.db import Error, close_old_connections, connections, transaction
 
+import dj_db_conn_pool
 from conftest import TEST_DATABASE
 from dj_db_conn_pool import PoolTimeout
 from dj_db_conn_pool.container import pool_container
@@ -294,3 +295,49 @@ def test_checkout_and_return_send_nothing_a_held_connection_would_not(
     )
     assert len(mine) == 5
     assert statements[first:] == mine
+
+
+def _only_entry(engine: Engine) -> Any:
+    (entry,) = [e for e in pool_container.entries() if e.alias == engine.alias]
+    return entry
+
+
+def test_sticky_thread_keeps_its_connection_parked_between_requests(engine: Engine) -> None:
+    session = request_cycle(engine)
+    entry = _only_entry(engine)
+    assert len(entry.parking) == 1 and entry.pool.checkedin() == 0  # parked, not queued
+    assert request_cycle(engine) == session
+    assert dj_db_conn_pool.stats(engine.alias)[engine.alias]["idle"] == 1
+    pool_container.close_all()  # retiring closes parked connections too
+    deadline = time.monotonic() + 5  # the server lists a closing session for a moment
+    while engine.count_sessions(TEST_DATABASE) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.count_sessions(TEST_DATABASE) == 0
+
+
+def test_not_sticky_returns_to_the_queue(engine: Engine, pool_options: dict[str, Any]) -> None:
+    pool_options.update(STICKY=False)
+    session = request_cycle(engine)
+    entry = _only_entry(engine)
+    assert len(entry.parking) == 0 and entry.pool.checkedin() == 1
+    assert request_cycle(engine) == session
+
+
+def test_parked_connection_is_taken_over_when_the_pool_is_full(
+    engine: Engine, pool_options: dict[str, Any]
+) -> None:
+    pool_options.update(POOL_SIZE=1, MAX_OVERFLOW=0, TIMEOUT=5)
+    session = request_cycle(engine)  # parked by this thread
+    seen: dict[str, Any] = {}
+
+    def other_thread() -> None:
+        started = time.monotonic()
+        seen["session"] = request_cycle(engine)
+        seen["waited"] = time.monotonic() - started
+        connections.close_all()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert seen["session"] == session and seen["waited"] < 1  # taken over, not waited for
+    assert request_cycle(engine) == session  # and this thread gets it again afterwards

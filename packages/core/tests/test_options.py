@@ -41,6 +41,7 @@ def test_defaults_are_the_documented_ones() -> None:
         "MAX_WAITING": None,
         "RESET_ON_RETURN": "rollback",
         "LEAK_TIMEOUT": None,
+        "STICKY": True,
         "SLOW_CHECKOUT": 1.0,
     }
 

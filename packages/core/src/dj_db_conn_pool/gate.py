@@ -9,25 +9,57 @@ The gate hands a returned permit straight to the longest waiter.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
+
+# How often a waiter looks for permits freed by the garbage collector.
+_ORPHAN_CHECK = 0.5
 
 
 class FairGate:
     """At most `capacity` holders at once; waiters are served first come, first served."""
 
     def __init__(self, capacity: int) -> None:
-        self._free = capacity
+        self._capacity = self._free = capacity
         self._waiters: deque[threading.Lock] = deque()
         self._lock = threading.Lock()
+        # Permits given back by finalizers, which must not take a lock (the
+        # collector may run them while this thread holds it): applied later.
+        self._orphans: deque[None] = deque()
+
+    @property
+    def held(self) -> int:
+        """Return how many permits are out now (a racy read: for heuristics)."""
+        return self._capacity - self._free
 
     @property
     def waiting(self) -> int:
         """Return how many callers wait for a permit now."""
         return len(self._waiters)
 
-    def acquire(self, timeout: float, max_waiting: int | None) -> bool | None:
-        """Take a permit: True, or False after `timeout`, or None if `max_waiting` wait already."""
+    def try_acquire(self) -> bool:
+        """Take a permit if one is free and nobody waits; never wait."""
         with self._lock:
+            self._adopt_orphans()
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
+                return True
+        return False
+
+    def acquire(
+        self,
+        timeout: float,
+        max_waiting: int | None,
+        after_enqueue: Callable[[], object] | None = None,
+    ) -> bool | None:
+        """Take a permit: True, or False after `timeout`, or None if `max_waiting` wait already.
+
+        `after_enqueue` runs once the caller is in the queue, so that whoever
+        could free a permit without releasing one sees it waiting.
+        """
+        with self._lock:
+            self._adopt_orphans()
             if self._free > 0 and not self._waiters:
                 self._free -= 1
                 return True
@@ -36,8 +68,15 @@ class FairGate:
             waiter = threading.Lock()
             waiter.acquire()
             self._waiters.append(waiter)
-        if waiter.acquire(timeout=timeout):
-            return True  # release() handed its permit to us
+        if after_enqueue is not None:
+            after_enqueue()
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            if waiter.acquire(timeout=min(remaining, _ORPHAN_CHECK)):
+                return True  # release() handed its permit to us
+            if self._orphans:
+                with self._lock:
+                    self._adopt_orphans()
         with self._lock:
             try:
                 self._waiters.remove(waiter)
@@ -48,7 +87,20 @@ class FairGate:
     def release(self) -> None:
         """Give a permit back: to the longest waiter if there is one."""
         with self._lock:
-            if self._waiters:
-                self._waiters.popleft().release()
-            else:
-                self._free += 1
+            self._adopt_orphans()
+            self._release()
+
+    def release_later(self) -> None:
+        """Give a permit back from a finalizer: takes no lock."""
+        self._orphans.append(None)
+
+    def _adopt_orphans(self) -> None:
+        while self._orphans:
+            self._orphans.pop()
+            self._release()
+
+    def _release(self) -> None:
+        if self._waiters:
+            self._waiters.popleft().release()
+        else:
+            self._free += 1

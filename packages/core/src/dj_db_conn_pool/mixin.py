@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,9 @@ class PooledDatabaseWrapperMixin:
     _pool_keep: bool | None = None
     # Set by get_new_connection() when the connection has had Django's set-up.
     _pool_skip_init = False
+    # The connection this wrapper parked at its last close() (STICKY). Weak: once
+    # another thread takes it over, this wrapper must not keep it alive.
+    _pool_parked: weakref.ref[Checkout] | None = None
 
     # Annotations for what the DatabaseWrapper beneath provides.
     if TYPE_CHECKING:
@@ -107,7 +111,13 @@ class PooledDatabaseWrapperMixin:
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         entry = pool_container.get(self, conn_params)
-        self.pool_checkout = checkout = entry.checkout()
+        parked = self._pool_parked() if self._pool_parked is not None else None
+        self._pool_parked = None
+        if parked is not None and parked.entry is entry and entry.reclaim(parked):
+            checkout = parked
+        else:
+            checkout = entry.checkout()
+        self.pool_checkout = checkout
         pool_container.holders.add(self)
         for name in self.pool_shared_state:
             setattr(self, name, getattr(entry.factory, name))
@@ -165,8 +175,12 @@ class PooledDatabaseWrapperMixin:
             and not self.in_atomic_block
             and not (self.errors_occurred and self.pool_connection_broken(self.connection))
         )
+        entry = checkout.entry
+        if reusable and entry.options["STICKY"] and entry.parking.park(checkout):
+            self._pool_parked = weakref.ref(checkout)
+            return
         with self.wrap_database_errors:
-            checkout.entry.checkin(checkout, reusable)
+            entry.checkin(checkout, reusable)
 
     def close_pool(self) -> None:
         """Retire this alias's pools, wherever Django closes its own pool."""
@@ -179,5 +193,5 @@ class PooledDatabaseWrapperMixin:
 
     def pool_forget(self) -> None:
         """Drop the checkout without returning it (a forked child's copy)."""
-        self.pool_checkout = None
+        self.pool_checkout = self._pool_parked = None
         self.connection = None

@@ -49,6 +49,7 @@ OPTIONS: dict[str, Option] = {
     "LEAK_TIMEOUT": Option(
         None, lambda v: v is None or (_is_number(v) and v > 0), "None (off) or seconds > 0"
     ),
+    "STICKY": Option(True, lambda v: isinstance(v, bool), "True or False"),
     "SLOW_CHECKOUT": Option(
         1.0, lambda v: v is None or (_is_number(v) and v >= 0), "None (off) or seconds >= 0"
     ),

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -17,6 +18,7 @@ from . import fork, options
 from .exceptions import PoolError, PoolTimeout
 from .gate import FairGate
 from .liveness import socket_has_news
+from .parking import ParkingLot
 
 if TYPE_CHECKING:
     from .mixin import PooledDatabaseWrapperMixin
@@ -26,20 +28,51 @@ logger = logging.getLogger("dj_db_conn_pool")
 # Keys of the pool's per-connection info dict, which lives as long as the
 # physical connection and is emptied when SQLAlchemy replaces it.
 RETURNED_AT = "dj_db_conn_pool.returned_at"
+OPENED_AT = "dj_db_conn_pool.opened_at"
 INITIALIZED = "dj_db_conn_pool.initialized"
 
 
+# Called with (alias, seconds waited) after every checkout, served or not: the
+# Prometheus collector's histogram (prometheus.py) registers here.
+wait_observers: list[Callable[[str, float], None]] = []
+
+
 class Checkout:
-    """A connection lent to one wrapper: what it came from, when, and from where."""
+    """A connection lent to a wrapper: what it came from, since when, and from where."""
 
-    __slots__ = ("entry", "fairy", "reported", "since", "stack")
+    __slots__ = (
+        "__weakref__",
+        "claim",
+        "entry",
+        "fairy",
+        "parked_at",
+        "reported",
+        "returned",
+        "since",
+        "stack",
+    )
 
-    def __init__(self, entry: PoolEntry, fairy: PoolProxiedConnection, stack: str | None) -> None:
+    def __init__(self, entry: PoolEntry, fairy: PoolProxiedConnection) -> None:
         self.entry = entry
         self.fairy = fairy
+        self.claim = threading.Lock()  # held while in use; released while parked
+        self.claim.acquire()
+        self.parked_at = 0.0
+        self.returned = False
+        self.lend()
+
+    def __del__(self) -> None:
+        # Never returned: its thread ended without closing. SQLAlchemy returns the
+        # connection itself; give its place in the gate back too.
+        if not self.returned and self.entry.gate is not None:
+            self.entry.gate.release_later()
+
+    def lend(self) -> None:
+        """Start a new loan: reset the leak clock, and note the stack if leaks are watched."""
         self.since = time.monotonic()
-        self.stack = stack
         self.reported = False
+        leak_timeout = self.entry.options["LEAK_TIMEOUT"]
+        self.stack = "".join(traceback.format_stack(limit=14)) if leak_timeout else None
 
 
 class PoolEntry:
@@ -56,7 +89,6 @@ class PoolEntry:
         )
         self.wait_total = self.wait_max = 0.0
         self._lock = threading.Lock()  # this pool's counters; never held across I/O
-        self._returning = threading.local()  # set while checkin() returns a connection
         self._where = (
             f"database {self.database!r} on {settings_dict.get('HOST') or 'localhost'!r} "
             f"as {settings_dict.get('USER')!r}"
@@ -67,11 +99,12 @@ class PoolEntry:
         # wrapper's settings (test databases) then route to a new pool instead.
         self.factory = wrapper.copy()
         self._conn_params = dict(conn_params)
-        self._engine = type(wrapper)
+        self.engine = type(wrapper)
         self._reset_session = (
-            self._engine.pool_reset_session if opts["RESET_ON_RETURN"] == "session" else None
+            self.engine.pool_reset_session if opts["RESET_ON_RETURN"] == "session" else None
         )
-        if opts["RESET_ON_RETURN"] == "session" and self._reset_session is None:
+        self.resets_session = opts["RESET_ON_RETURN"] == "session"
+        if self.resets_session and self._reset_session is None:
             raise ImproperlyConfigured(
                 f"DATABASES[{self.alias!r}]['POOL_OPTIONS']['RESET_ON_RETURN'] = 'session' "
                 f"is not supported by ENGINE {settings_dict.get('ENGINE')!r}; use 'rollback'."
@@ -79,6 +112,7 @@ class PoolEntry:
         bounded = opts["POOL_SIZE"] > 0 and opts["MAX_OVERFLOW"] >= 0
         # Hands out the right to a connection in arrival order (see gate.py).
         self.gate = FairGate(opts["POOL_SIZE"] + opts["MAX_OVERFLOW"]) if bounded else None
+        self.pool_size = opts["POOL_SIZE"]
         self.pool = QueuePool(
             self._connect,
             pool_size=opts["POOL_SIZE"],
@@ -90,6 +124,8 @@ class PoolEntry:
             logging_name=self.alias,
             reset_on_return=None,  # _on_reset rolls back only an open transaction
         )
+        self.parking = ParkingLot(self)
+        event.listen(self.pool, "connect", self._on_connect)
         event.listen(self.pool, "reset", self._on_reset)
         event.listen(self.pool, "checkin", self._on_checkin)
         event.listen(self.pool, "invalidate", self._on_invalidate)
@@ -112,19 +148,18 @@ class PoolEntry:
         logger.info("pool %r: opened a new connection to %s", self.alias, self._where)
         return connection
 
+    def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
+        record.info[OPENED_AT] = time.monotonic()
+
     def _on_reset(self, dbapi_connection: Any, record: Any, state: Any) -> None:
-        if self._engine.pool_transaction_open(dbapi_connection):
+        if self.engine.pool_transaction_open(dbapi_connection):
             dbapi_connection.rollback()
         if self._reset_session is not None and record is not None:
             self._reset_session(dbapi_connection)
             record.info.pop(INITIALIZED, None)  # Django's set-up runs again next time
 
     def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
-        # Every return passes here: closed, invalidated, or garbage-collected.
-        if record is not None:
-            record.info[RETURNED_AT] = time.monotonic()
-        if self.gate is not None and not getattr(self._returning, "now", False):
-            self.gate.release()  # a garbage-collected checkout
+        record.info[RETURNED_AT] = time.monotonic()
 
     def _on_invalidate(self, dbapi_connection: Any, record: Any, error: Any) -> None:
         self._count("invalidations")
@@ -135,24 +170,76 @@ class PoolEntry:
         returned_at = record.info.get(RETURNED_AT)
         if returned_at is None:  # a brand-new connection
             return
-        idle = time.monotonic() - returned_at
+        error = self._ping_if_in_doubt(dbapi_connection, time.monotonic() - returned_at)
+        if error is not None:
+            raise sa_exc.DisconnectionError(f"failed its ping: {error}") from error
+
+    def _ping_if_in_doubt(self, dbapi_connection: Any, idle: float) -> Exception | None:
+        """Ping a connection idle for long or whose socket has news; return the failure."""
         if idle < self.options["PING_INTERVAL"] and not socket_has_news(dbapi_connection):
-            return
+            return None
         try:
-            self._engine.pool_ping(dbapi_connection)
+            self.engine.pool_ping(dbapi_connection)
         except Exception as error:
-            raise sa_exc.DisconnectionError(
-                f"failed its ping after {idle:.1f}s idle: {type(error).__name__}"
-            ) from error
+            return error
+        return None
 
     # The wrapper calls these.
+
+    def reclaim(self, checkout: Checkout) -> bool:
+        """Take back a connection this wrapper parked; False if it is gone or unfit."""
+        if not self.parking.claim(checkout) or not self._revive(checkout):
+            return False
+        self._record_wait(0.0, "checkouts")
+        return True
+
+    def _revive(self, checkout: Checkout) -> bool:
+        """Check a parked connection before it is lent again; return it for real if unfit."""
+        now = time.monotonic()
+        opened = checkout.fairy.info.get(OPENED_AT, now)
+        recycle = self.options["RECYCLE"]
+        if self.retired or (recycle != -1 and now - opened > recycle):
+            self.checkin(checkout, reusable=True)  # SQLAlchemy recycles it when it is next lent
+            return False
+        if self.options["PRE_PING"]:
+            error = self._ping_if_in_doubt(
+                checkout.fairy.dbapi_connection, now - checkout.parked_at
+            )
+            if error is not None:
+                self.checkin(checkout, reusable=False)
+                return False
+        checkout.lend()
+        return True
+
+    def _take_parked(self) -> Checkout | None:
+        """Take over a connection another wrapper parked, if there is a fit one."""
+        while (checkout := self.parking.take_any()) is not None:
+            if self._revive(checkout):
+                return checkout
+        return None
 
     def checkout(self) -> Checkout:
         """Lend a connection, or raise PoolTimeout or PoolError."""
         opts = self.options
         started = time.monotonic()
         if self.gate is not None:
-            admitted = self.gate.acquire(opts["TIMEOUT"], opts["MAX_WAITING"])
+            if self.gate.try_acquire():
+                admitted: bool | None = True
+                # Rather than open a new connection, take over a parked one.
+                if len(self.parking) and not self.pool.checkedin():
+                    taken = self._take_parked()
+                    if taken is not None:
+                        self.gate.release()  # the parked connection holds its own permit
+                        self._record_wait(time.monotonic() - started, "checkouts")
+                        return taken
+            else:
+                taken = self._take_parked()
+                if taken is not None:
+                    self._record_wait(time.monotonic() - started, "checkouts")
+                    return taken
+                admitted = self.gate.acquire(
+                    opts["TIMEOUT"], opts["MAX_WAITING"], self.parking.hand_to_waiter
+                )
             if not admitted:
                 refused = admitted is None
                 self._record_wait(time.monotonic() - started, "refused" if refused else "timeouts")
@@ -194,14 +281,15 @@ class PoolEntry:
                 slow,
                 self.pool.status(),
             )
-        stack = "".join(traceback.format_stack(limit=12)) if opts["LEAK_TIMEOUT"] else None
-        return Checkout(self, fairy, stack)
+        return Checkout(self, fairy)
 
     def _record_wait(self, waited: float, outcome: str) -> None:
         with self._lock:
             self.counters[outcome] += 1
             self.wait_total += waited
             self.wait_max = max(self.wait_max, waited)
+        for observe in wait_observers:
+            observe(self.alias, waited)
 
     @property
     def waiting(self) -> int:
@@ -211,7 +299,7 @@ class PoolEntry:
     def checkin(self, checkout: Checkout, reusable: bool) -> None:
         """Return a connection: pooled if reusable, else closed for good."""
         fairy = checkout.fairy
-        self._returning.now = True
+        checkout.returned = True
         try:
             if not reusable:
                 fairy.invalidate()
@@ -221,7 +309,6 @@ class PoolEntry:
             else:
                 fairy.close()
         finally:
-            self._returning.now = False
             # Only now, with an overflow connection really closed, may a waiter
             # open another: the server never sees more than the bound.
             if self.gate is not None:
@@ -238,8 +325,9 @@ class PoolEntry:
         )
 
     def retire(self) -> None:
-        """Close the idle connections; the checked-out ones close on return."""
+        """Close the idle and parked connections; the checked-out ones close on return."""
         self.retired = True
+        self.parking.drain()
         self.pool.dispose()
 
     def _redact(self, text: str) -> str:

@@ -1,0 +1,85 @@
+"""STICKY: a thread keeps its connection after close() until another thread needs it.
+
+A returned connection goes back to SQLAlchemy's queue through a checkin and
+comes out through a checkout: a few dozen microseconds, every request. Parked
+instead, it stays checked out (and counted against the pool's bound) but is
+free for the taking: its own thread takes it back with one lock, any other
+thread that would otherwise open a connection or wait takes it over. A lock
+per connection decides who gets it; nobody ever waits on it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .pool import Checkout, PoolEntry
+
+
+class ParkingLot:
+    """The connections of one pool that are parked, and the rules to take one."""
+
+    def __init__(self, entry: PoolEntry) -> None:
+        self.entry = entry
+        self._parked: set[Checkout] = set()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._parked)
+
+    def park(self, checkout: Checkout) -> bool:
+        """Keep a returned connection parked; False if it must go back to the queue."""
+        entry = self.entry
+        gate = entry.gate
+        if (
+            entry.retired
+            or entry.resets_session  # the reset happens on the real return
+            or (gate is not None and (gate.waiting or gate.held > entry.pool_size))
+        ):
+            return False  # or someone waits, or it is an overflow connection
+        connection: Any = checkout.fairy.dbapi_connection
+        try:
+            if entry.engine.pool_transaction_open(connection):
+                connection.rollback()
+        except Exception:
+            return False  # the real return discards it
+        checkout.parked_at = time.monotonic()
+        with self._lock:
+            self._parked.add(checkout)
+        checkout.claim.release()
+        if gate is not None and gate.waiting:  # a waiter queued while we parked: serve it
+            self.hand_to_waiter()
+        return True
+
+    def claim(self, checkout: Checkout) -> bool:
+        """Take back a connection this wrapper parked, unless another thread took it."""
+        if not checkout.claim.acquire(blocking=False):
+            return False
+        with self._lock:
+            self._parked.discard(checkout)
+        return True
+
+    def take_any(self) -> Checkout | None:
+        """Take over any parked connection, or return None."""
+        while True:
+            with self._lock:
+                if not self._parked:
+                    return None
+                checkout = self._parked.pop()
+            if checkout.claim.acquire(blocking=False):
+                with self._lock:  # it may have been parked again meanwhile
+                    self._parked.discard(checkout)
+                return checkout
+
+    def hand_to_waiter(self) -> None:
+        """Return a parked connection for real, so that its permit goes to a waiter."""
+        checkout = self.take_any()
+        if checkout is not None:
+            self.entry.checkin(checkout, reusable=True)
+
+    def drain(self) -> None:
+        """Return every parked connection for real (the pool is being retired)."""
+        while (checkout := self.take_any()) is not None:
+            self.entry.checkin(checkout, reusable=True)
