@@ -110,3 +110,7 @@ django-suite-ci: django-suite-servers  ## The curated Django suite, every engine
 .PHONY: django-suite-workflow
 django-suite-workflow:  ## Regenerate .github/workflows/ci.yml from hatch.toml's matrix
 	python3 -m integration.django_suite.gen_workflow
+
+.PHONY: check-upgrade
+check-upgrade: build  ## Install 1.2.6 from PyPI in a fresh venv, upgrade to dist/'s wheels, import both engines
+	$(HATCH) run release:python scripts/check_upgrade.py

@@ -6,10 +6,13 @@ import importlib.util
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from django.core import checks
+from django.db import connections
 from django.test import override_settings
 
 from dj_db_conn_pool.checks import TAG, check_alias
@@ -25,6 +28,14 @@ def ids(messages: list[checks.CheckMessage]) -> list[str | None]:
 def pooled(**settings: Any) -> dict[str, Any]:
     """A pooled alias's settings, as written in DATABASES, for a server nobody reaches."""
     return {"ENGINE": POSTGRESQL, "NAME": "app", "HOST": "/nonexistent", **settings}
+
+
+@contextmanager
+def databases(**aliases: dict[str, Any]) -> Iterator[None]:
+    """Give the checks these DATABASES, leaving the connection handler's own alone."""
+    connections.settings  # noqa: B018 - computed from the real DATABASES, not from these
+    with pytest.warns(UserWarning, match="DATABASES"), override_settings(DATABASES=aliases):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +110,12 @@ def test_djangos_own_pool_is_an_error() -> None:
 
 
 @pytest.mark.parametrize(
-    "engine", ["dj_db_conn_pool.backends.oracle", "dj_db_conn_pool.backends.jdbc.oracle"]
+    "engine",
+    [
+        "dj_db_conn_pool.backends.oracle",
+        "dj_db_conn_pool.backends.jdbc.oracle",
+        "dj_db_conn_pool.backends.postgresql.django_tenants",
+    ],
 )
 def test_engine_of_1x_that_2x_lacks_is_an_error(engine: str) -> None:
     (message,) = check_alias("main", pooled(ENGINE=engine))
@@ -111,7 +127,11 @@ def test_engine_of_1x_that_2x_lacks_is_an_error(engine: str) -> None:
 @pytest.mark.parametrize(
     ("engine", "blocked", "install"),
     [
-        (POSTGRESQL, ("psycopg", "psycopg2"), "pip install 'django-db-connection-pool[postgresql]'"),
+        (
+            POSTGRESQL,
+            ("psycopg", "psycopg2"),
+            "pip install 'django-db-connection-pool[postgresql]'",
+        ),
         ("dj_db_conn_pool.backends.mysql", ("MySQLdb",), "'django-db-connection-pool[mysql]'"),
     ],
 )
@@ -138,23 +158,21 @@ def test_missing_driver_says_which_distribution_to_install(
 
 
 def test_stock_engines_are_left_alone() -> None:
-    databases = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
-        "stock": {"ENGINE": "django.db.backends.postgresql", "POOL_OPTIONS": {"NOPE": 1}},
-    }
-    with pytest.warns(UserWarning, match="DATABASES"), override_settings(DATABASES=databases):
+    with databases(
+        default={"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+        stock={"ENGINE": "django.db.backends.postgresql", "POOL_OPTIONS": {"NOPE": 1}},
+    ):
         assert checks.run_checks(tags=[TAG]) == []
 
 
 def test_the_app_registers_the_checks_and_manage_py_check_runs_them() -> None:
-    databases = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
-        "pooled": pooled(POOL_OPTIONS={"POOL_SZIE": 5}, CONN_MAX_AGE=None),
-    }
     apps = ["django.contrib.contenttypes", "dj_db_conn_pool"]
     with (
-        pytest.warns(UserWarning, match="DATABASES"),
-        override_settings(DATABASES=databases, INSTALLED_APPS=apps),
+        databases(
+            default={"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+            pooled=pooled(POOL_OPTIONS={"POOL_SZIE": 5}, CONN_MAX_AGE=None),
+        ),
+        override_settings(INSTALLED_APPS=apps),
     ):
         assert TAG in checks.registry.registry.tags_available()
         # No tags and no databases: what `manage.py check` runs.

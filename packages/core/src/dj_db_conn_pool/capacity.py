@@ -22,7 +22,7 @@ class Limit:
     """One limit a server puts on connections, and what it counts."""
 
     key: tuple[Any, ...]  # aliases with the same key share the limit
-    label: str  # "server 'db:5432'", "role 'app'", ...
+    label: str  # "PostgreSQL db:5432", "role 'app'", "account 'app@%'", ...
     allowed: int | None  # None: no limit
     source: str  # where the figure comes from
     connected: int | None = None  # the server's sessions now, on the server's limit

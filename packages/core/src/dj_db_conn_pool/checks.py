@@ -24,6 +24,11 @@ INSTALL = {
         "pip install 'django-db-connection-pool[postgresql]' (psycopg 3) "
         "or 'django-db-connection-pool[psycopg2]'",
     ),
+    "dj_db_conn_pool.backends.postgis": (
+        "django-db-connection-pool-postgresql",
+        "pip install 'django-db-connection-pool[postgresql]', and the GDAL and GEOS "
+        "libraries that GeoDjango needs",
+    ),
     "dj_db_conn_pool.backends.mysql": (
         "django-db-connection-pool-mysql",
         "pip install 'django-db-connection-pool[mysql]' (mysqlclient)",
@@ -67,7 +72,8 @@ def _check_pool_options(alias: str, pool_options: Any) -> list[checks.CheckMessa
             checks.Error(
                 f"{where} must be a dict, not {type(pool_options).__name__}.",
                 hint=f"Use a dict of these keys: {', '.join(OPTIONS)}.",
-                obj=alias, id="dj_db_conn_pool.E001",
+                obj=alias,
+                id="dj_db_conn_pool.E001",
             )
         ]
     messages: list[checks.CheckMessage] = []
@@ -76,7 +82,10 @@ def _check_pool_options(alias: str, pool_options: Any) -> list[checks.CheckMessa
         if option is None:
             messages.append(
                 checks.Error(
-                    f"{where}: unknown key {key!r}.", hint=_key_hint(key), obj=alias, id="dj_db_conn_pool.E002"
+                    f"{where}: unknown key {key!r}.",
+                    hint=_key_hint(key),
+                    obj=alias,
+                    id="dj_db_conn_pool.E002",
                 )
             )
         elif not option.accepts(value):
@@ -84,7 +93,8 @@ def _check_pool_options(alias: str, pool_options: Any) -> list[checks.CheckMessa
                 checks.Error(
                     f"{where}[{key!r}] = {value!r} is not valid.",
                     hint=f"Expected {option.valid}.",
-                    obj=alias, id="dj_db_conn_pool.E003",
+                    obj=alias,
+                    id="dj_db_conn_pool.E003",
                 )
             )
     return messages
@@ -107,7 +117,8 @@ def _check_django_pool(alias: str, settings_dict: Mapping[str, Any]) -> list[che
             f"which cannot be combined with ENGINE {settings_dict['ENGINE']!r}.",
             hint="Remove OPTIONS['pool'] and size the pool with POOL_OPTIONS, "
             "or use Django's stock ENGINE.",
-            obj=alias, id="dj_db_conn_pool.E004",
+            obj=alias,
+            id="dj_db_conn_pool.E004",
         )
     ]
 
@@ -123,7 +134,8 @@ def _check_conn_max_age(alias: str, settings_dict: Mapping[str, Any]) -> list[ch
             "requests, so idle threads hold connections that busy ones wait for.",
             hint="Set CONN_MAX_AGE to 0 (Django's default): the pool, not the wrapper, "
             "keeps connections open between requests.",
-            obj=alias, id="dj_db_conn_pool.W001",
+            obj=alias,
+            id="dj_db_conn_pool.W001",
         )
     ]
 
@@ -138,21 +150,26 @@ def _check_engine(alias: str, engine: str) -> list[checks.CheckMessage]:
     if not found:
         if distribution is None:
             hint = (
-                f"This version ships {' and '.join(INSTALL)}; engines of 1.x such as oracle, "
-                "jdbc, odbc and postgis are not part of it (see docs/migration-from-1x.md)."
+                f"This version ships {', '.join(INSTALL)}; 1.x's other engines are not "
+                "part of it (see docs/migration-from-1x.md)."
             )
         else:
             hint = f"Install {distribution}: {command}."
-        return [checks.Error(f"{where} is not installed.", hint=hint, obj=alias, id="dj_db_conn_pool.E005")]
+        return [
+            checks.Error(
+                f"{where} is not installed.", hint=hint, obj=alias, id="dj_db_conn_pool.E005"
+            )
+        ]
     try:
         importlib.import_module(f"{engine}.base")
-    except (ImproperlyConfigured, ImportError) as error:
+    except (ImproperlyConfigured, ImportError, OSError) as error:  # OSError: a C library
         hint = f"{command}." if command else "Install the driver that the error names."
         return [
             checks.Error(
                 f"{where} cannot load its database driver: {error}",
                 hint=hint,
-                obj=alias, id="dj_db_conn_pool.E006",
+                obj=alias,
+                id="dj_db_conn_pool.E006",
             )
         ]
     return []

@@ -289,7 +289,10 @@ class PoolEntry:
             self.wait_total += waited
             self.wait_max = max(self.wait_max, waited)
         for observe in wait_observers:
-            observe(self.alias, waited)
+            try:
+                observe(self.alias, waited)
+            except Exception:  # a metrics bug must not fail or leak the checkout
+                logger.exception("pool %r: wait observer %r failed", self.alias, observe)
 
     @property
     def waiting(self) -> int:

@@ -35,7 +35,7 @@ COUNTERS = {
     "invalidations": (
         "invalidations",
         "Connections closed instead of pooled: broken, failed their ping, or returned "
-        "inside atomic().",
+        "inside atomic() or after a database error.",
     ),
     "timeouts": ("timeouts", "Checkouts that waited TIMEOUT in vain (PoolTimeout)."),
     "refused": ("refused", "Checkouts refused at once: MAX_WAITING requests already waited."),
@@ -59,8 +59,8 @@ class PoolCollector:
         return families.values()
 
     @staticmethod
-    def _families() -> dict[str, Metric]:
-        families: dict[str, Metric] = {
+    def _families() -> dict[str, GaugeMetricFamily | CounterMetricFamily]:
+        families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {
             key: GaugeMetricFamily(PREFIX + name, text, labels=["alias"])
             for key, (name, text) in GAUGES.items()
         }
@@ -94,11 +94,12 @@ class PoolMetrics:
         self.wait_seconds.labels(alias).observe(waited)
 
     def close(self) -> None:
-        """Stop observing and take the metrics out of the registry."""
+        """Stop observing and take the metrics out of the registry (once)."""
         with _lock:
-            _registered.pop(self.registry, None)
-            if self.observe_wait in pool.wait_observers:
-                pool.wait_observers.remove(self.observe_wait)
+            if _registered.get(self.registry) is not self:
+                return
+            del _registered[self.registry]
+            pool.wait_observers.remove(self.observe_wait)
             self.registry.unregister(self.collector)
             self.registry.unregister(self.wait_seconds)
 

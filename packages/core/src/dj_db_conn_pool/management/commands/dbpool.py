@@ -49,7 +49,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         workers = opts["workers"]
         if opts["check_capacity"] and (workers is None or workers < 1):
-            raise CommandError("--check-capacity needs --workers N, the number of processes (>= 1).")
+            raise CommandError(
+                "--check-capacity needs --workers N, the number of processes (>= 1)."
+            )
         if workers is not None and not opts["check_capacity"]:
             raise CommandError("--workers goes with --check-capacity.")
         aliases = self.select(opts["aliases"])
