@@ -103,7 +103,9 @@ def test_server_restart_under_load(
     assert after_back == [], after_back[:3]
     assert len(successes_after) > 16
     assert sampler.peak_open <= bound
-    assert sampler.peak_sessions <= bound
+    # While the server shuts down, a session it is ending can still be listed next to
+    # a connection attempt it is about to refuse: the server may show one more.
+    assert sampler.peak_sessions <= bound + 1
 
 
 def test_idle_timeout_on_the_server_is_survived(engine: Engine) -> None:
