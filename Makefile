@@ -76,7 +76,7 @@ set-version: tools  ## Set every package's version and sibling pins: make set-ve
 # stock backends on the same server (integration/django_suite/README.md).
 #   ENGINE  postgresql | postgresql-psycopg2 | mysql (django-suite-ci: every one)
 #   DJANGO  5.2 | 6 (default: both)
-#   SERVER  auto | local | system-postgresql | a service of integration/compose.yaml
+#   SERVER  auto | local | system-postgresql | system-mariadb | a compose.yaml service
 #   MODULES Django test labels instead of the curated subset
 DJANGO_SUITE_USAGE = usage: make $@ ENGINE=postgresql|postgresql-psycopg2|mysql [DJANGO=5.2|6] [SERVER=...]
 # Run django-suite:run with $(1) in each selected env of hatch.toml's matrix,
@@ -110,6 +110,16 @@ django-suite-ci: django-suite-servers  ## The curated Django suite, every engine
 .PHONY: django-suite-workflow
 django-suite-workflow:  ## Regenerate .github/workflows/ci.yml from hatch.toml's matrix
 	python3 -m integration.django_suite.gen_workflow
+
+# bench/README.md: what is measured and how to read it. BENCH_ARGS passes
+# options to bench/run.py, e.g. BENCH_ARGS="--parts micro --drivers mysqlclient".
+.PHONY: bench
+bench: services  ## Benchmarks: the pool vs new/held connections, Django's pool, 1.2.6, PgBouncer
+	@if ! command -v wrk >/dev/null || ! command -v pgbouncer >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    wrk pgbouncer >/dev/null; \
+	fi
+	$(WITH_SERVICES) HATCH=$(HATCH) $(HATCH) run bench:run $(BENCH_ARGS)
 
 .PHONY: check-upgrade
 check-upgrade: build  ## Install 1.2.6 from PyPI in a fresh venv, upgrade to dist/'s wheels, import both engines

@@ -33,6 +33,24 @@ INSTALL = {
         "django-db-connection-pool-mysql",
         "pip install 'django-db-connection-pool[mysql]' (mysqlclient)",
     ),
+    "dj_db_conn_pool.backends.oracle": (
+        "django-db-connection-pool-oracle",
+        "pip install 'django-db-connection-pool[oracle]' (python-oracledb)",
+    ),
+    **{
+        f"dj_db_conn_pool.backends.{engine}": (
+            "django-db-connection-pool-jdbc",
+            "pip install 'django-db-connection-pool-jdbc[oracle]' or '[mysql]' for the "
+            "ORM modes, and the JDBC driver's jar (OPTIONS['JDBC_CLASSPATH'])",
+        )
+        for engine in (
+            "jdbc",
+            "jdbc.oracle",
+            "jdbc.oceanbase",
+            "jdbc.oceanbase.mysql",
+            "jdbc.oceanbase.oracle",
+        )
+    },
 }
 
 
@@ -150,7 +168,7 @@ def _check_engine(alias: str, engine: str) -> list[checks.CheckMessage]:
     if not found:
         if distribution is None:
             hint = (
-                f"This version ships {', '.join(INSTALL)}; 1.x's other engines are not "
+                f"This version ships {', '.join(INSTALL)}; 1.x's ODBC engines are not "
                 "part of it (see docs/migration-from-1x.md)."
             )
         else:

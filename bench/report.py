@@ -1,0 +1,280 @@
+"""Summaries, markdown tables, JSON and the chart of a benchmark run."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+Record = dict[str, Any]
+
+
+def _group(records: Iterable[Record], *keys: str) -> dict[tuple[Any, ...], list[Record]]:
+    groups: dict[tuple[Any, ...], list[Record]] = {}
+    for record in records:
+        if "failed" not in record:
+            groups.setdefault(tuple(record[key] for key in keys), []).append(record)
+    return groups
+
+
+def summarize(records: list[Record], by: tuple[str, ...], fields: tuple[str, ...]) -> list[Record]:
+    """Return, per group, the median, min and max rate and the median ratio to `held`.
+
+    The ratio is taken round by round (each configuration against the held
+    connection measured in the same round), then the median of those.
+    """
+    groups = _group(records, "driver", "config", *by)
+    summaries = []
+    for (driver, config, *rest), runs in groups.items():
+        held = {
+            run["round"]: run["rate"]
+            for run in groups.get((driver, "held", *rest), [])
+            if run["rate"] > 0
+        }
+        paired = [(run["rate"], held[run["round"]]) for run in runs if run["round"] in held]
+        ratios = [rate / reference for rate, reference in paired]
+        # What a request costs more than with the held connection, round by round.
+        extra = [1e6 / rate - 1e6 / reference for rate, reference in paired if rate > 0]
+        rates = [run["rate"] for run in runs]
+        summary: Record = {
+            "driver": driver,
+            "config": config,
+            **dict(zip(by, rest, strict=True)),
+            "rounds": len(runs),
+            "rate": statistics.median(rates),
+            "rate_min": min(rates),
+            "rate_max": max(rates),
+            "ratio": statistics.median(ratios) if ratios else None,
+            "extra_us": statistics.median(extra) if extra else None,
+            "errors": sum(run.get("errors", 0) for run in runs),
+        }
+        for name in fields:
+            values = [run[name] for run in runs if run.get(name) is not None]
+            summary[name] = statistics.median(values) if values else None
+        if "peak_connections" in runs[0]:
+            summary["peak_connections"] = max(run["peak_connections"] for run in runs)
+        summaries.append(summary)
+    return summaries
+
+
+def _number(value: float | None, digits: int = 0) -> str:
+    return "" if value is None else f"{value:,.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def micro_table(results: Record) -> str:
+    """Return the micro benchmark's table: requests/s per configuration, 1 and 8 threads."""
+    summaries = {
+        (s["driver"], s["config"], s["threads"]): s
+        for s in summarize(results["micro"], ("threads",), ())
+    }
+    rows = []
+    for driver, label in results["drivers"].items():
+        configs = dict.fromkeys(key for d, key, _ in summaries if d == driver)
+        for config in configs:
+            row = [label, results["configurations"][config]]
+            for threads in (1, 8):
+                s = summaries.get((driver, config, threads))
+                if s is None:
+                    row += ["failed", "", ""]
+                    continue
+                row += [
+                    _number(s["rate"]),
+                    f"{s['rate_min']:,.0f}-{s['rate_max']:,.0f}",
+                    _number(s["ratio"], 2),
+                ]
+                if threads == 1:
+                    row.append(_number(s["extra_us"], 1))
+            errors = sum(
+                summaries[(driver, config, t)]["errors"]
+                for t in (1, 8)
+                if (driver, config, t) in summaries
+            )
+            rows.append([*row, str(errors)])
+    header = [
+        "driver", "configuration",
+        "1 thread req/s", "min-max", "x held", "µs/req over held",
+        "8 threads req/s", "min-max", "x held", "errors",
+    ]  # fmt: skip
+    return _table(header, rows)
+
+
+MACRO_FIELDS = ("p50_ms", "p99_ms", "db_cpu_us", "app_cpu_us", "proxy_cpu_us")
+
+
+def macro_tables(results: Record) -> dict[str, str]:
+    """Return the macro benchmark's tables, one per view."""
+    summaries = summarize(results["macro"], ("view",), MACRO_FIELDS)
+    tables = {}
+    for view in ("read", "write"):
+        rows = []
+        for driver, label in results["drivers"].items():
+            for s in summaries:
+                if s["driver"] != driver or s["view"] != view:
+                    continue
+                rows.append(
+                    [
+                        label,
+                        results["configurations"][s["config"]],
+                        _number(s["rate"]),
+                        f"{s['rate_min']:,.0f}-{s['rate_max']:,.0f}",
+                        _number(s["ratio"], 2),
+                        _number(s["p50_ms"], 1),
+                        _number(s["p99_ms"], 1),
+                        str(s["peak_connections"]),
+                        _number(s["db_cpu_us"]),
+                        _number(s["app_cpu_us"]),
+                        _number(s["proxy_cpu_us"]),
+                        str(s["errors"]),
+                    ]
+                )
+        header = [
+            "driver", "configuration", "req/s", "min-max", "x held", "p50 ms", "p99 ms",
+            "peak server conns", "DB CPU µs/req", "app CPU µs/req", "PgBouncer CPU µs/req",
+            "errors",
+        ]  # fmt: skip
+        tables[view] = _table(header, rows)
+    return tables
+
+
+def failures(results: Record) -> list[str]:
+    """Return one line per configuration that could not run."""
+    lines = []
+    for part in ("micro", "macro"):
+        for record in results.get(part, []):
+            if "failed" in record:
+                lines.append(f"- {part} {record['driver']} {record['config']}: {record['failed']}")
+    return sorted(set(lines))
+
+
+def versions_section(results: Record) -> str:
+    """Return the versions of everything measured, as markdown."""
+    versions = results["versions"]
+    lines = [f"- servers: {', '.join(versions['servers'].values())}"]
+    lines += [f"- {name}: {text}" for name, text in versions["tools"].items()]
+    for env, packages in versions["envs"].items():
+        listed = ", ".join(f"{name} {version}" for name, version in packages.items())
+        lines.append(f"- hatch env `{env}`: {listed}")
+    return "\n".join(lines)
+
+
+def markdown(results: Record) -> str:
+    """Return the whole report."""
+    settings = results["settings"]
+    load = ", ".join(f"{x:.1f}" for x in results["machine"]["load_average"])
+    sections = [
+        "# dj-db-conn-pool benchmarks",
+        f"{results['date']}, {results['machine']['cpus']} CPUs (load average at the start: "
+        f"{load}), {results['seconds']:.0f}s in all. Source: {results['source']}. "
+        "Produced by `make bench` (bench/run.py).",
+        versions_section(results),
+    ]
+    if results.get("source_changed"):
+        sections.append(
+            "**The pool's source (packages/) changed during this run: the results mix "
+            "two versions of it.**"
+        )
+    if "micro" in results:
+        sections += [
+            "## Micro: Django's request cycle around one `SELECT 1`",
+            f"One process per configuration; {settings['micro_rounds']} rounds of "
+            f"{settings['micro_seconds']:g}s per configuration and thread count, configurations "
+            "taking turns. req/s: median; x held: median of each round's ratio to the held "
+            "connection of the same round (so not always the ratio of the medians); µs/req "
+            "over held: what the configuration adds to one request (single thread), taken "
+            "the same way, round by round.",
+            micro_table(results),
+        ]
+    if "macro" in results:
+        tables = macro_tables(results)
+        sections += [
+            "## Macro: gunicorn (2 workers x 8 gthread threads), wrk with 16 connections",
+            f"{settings['macro_rounds']} rounds of {settings['macro_seconds']:g}s per view and "
+            "configuration, configurations taking turns; a fresh gunicorn per run, warmed up "
+            "for 1s. req/s and x held as in the micro table. Peak server conns: the most "
+            "sessions on the bench database at once (sampled every 10 ms). CPU per request "
+            "from /proc (user + system): the database server's processes (shared with "
+            "whatever else uses that server meanwhile), gunicorn's workers, PgBouncer.",
+            "### Read one row (`Item.objects.get(pk=…)`)",
+            tables["read"],
+            "### Write one row (`Hit.objects.create(…)`)",
+            tables["write"],
+            "![macro results](macro.png)",
+        ]
+    for driver, text in results.get("profiles", {}).items():
+        summary = text.split("\n\n", 1)[0]
+        sections += [
+            f"## Where our pool's time goes: {results['drivers'][driver]}",
+            f"From `overhead.py`; the whole breakdown is in [profile-{driver}.txt]"
+            f"(profile-{driver}.txt).",
+            f"```\n{summary}\n```",
+        ]
+    failed = failures(results)
+    if failed:
+        sections += ["## Configurations that failed", "\n".join(failed)]
+    return "\n\n".join(sections) + "\n"
+
+
+def chart(results: Record, path: Path) -> None:
+    """Draw the macro results: requests/s per view, and peak server connections."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summaries = summarize(results["macro"], ("view",), ())
+    drivers = list(results["drivers"].items())
+    figure, axes = plt.subplots(
+        2, len(drivers), figsize=(5 * len(drivers), 7), squeeze=False, sharey="row"
+    )
+    for column, (driver, label) in enumerate(drivers):
+        configs = list(dict.fromkeys(s["config"] for s in summaries if s["driver"] == driver))
+        by_key = {(s["config"], s["view"]): s for s in summaries if s["driver"] == driver}
+        positions = range(len(configs))
+        for offset, view in ((-0.2, "read"), (0.2, "write")):
+            found = [by_key.get((config, view)) for config in configs]
+            axes[0][column].bar(
+                [p + offset for p in positions],
+                [s["rate"] if s else 0 for s in found],
+                width=0.4,
+                yerr=[
+                    [s["rate"] - s["rate_min"] if s else 0 for s in found],
+                    [s["rate_max"] - s["rate"] if s else 0 for s in found],
+                ],
+                label=view,
+            )
+        peaks = [
+            max((by_key[(c, v)]["peak_connections"] for v in ("read", "write") if (c, v) in by_key),
+                default=0)
+            for c in configs
+        ]  # fmt: skip
+        axes[1][column].bar(positions, peaks, color="grey")
+        axes[0][column].set_title(label)
+        for row in (0, 1):
+            axes[row][column].set_xticks(list(positions))
+            axes[row][column].set_xticklabels(configs, rotation=30, ha="right")
+    axes[0][0].set_ylabel("requests/s (median, min-max)")
+    axes[1][0].set_ylabel("peak server connections")
+    axes[0][0].legend()
+    figure.suptitle("gunicorn 2 x 8 gthread, wrk 16 connections")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def write(results: Record, folder: Path) -> str:
+    """Write bench.md, bench.json and macro.png into `folder`; return the tables as text."""
+    folder.mkdir(exist_ok=True)
+    (folder / "bench.json").write_text(json.dumps(results, indent=1) + "\n")
+    if "macro" in results:
+        chart(results, folder / "macro.png")
+    text = markdown(results)
+    (folder / "bench.md").write_text(text)
+    return text

@@ -1,0 +1,461 @@
+"""Benchmark the pool against the other ways Django can connect (GitHub issue #5).
+
+    python bench/run.py [--parts micro,macro,profile] [--drivers psycopg,psycopg2,mysqlclient]
+
+Micro: Django's request cycle around one SELECT 1, in 1 and 8 threads of one
+process per configuration (micro.py). Macro: bench/app.py under gunicorn
+(2 workers x 8 threads) driven by wrk, with the server's connections and CPU
+watched (macro.py). Configurations take turns within each round, so that the
+noise of a shared machine hits them alike; the tables give medians, the
+spread and the ratio to the held connection of the same round. Profile: where
+our pool's per-request time goes (overhead.py). Results go to bench/results/.
+
+Needs the servers of `make services` (their settings in the environment), the
+hatch envs bench* of hatch.toml (made on first use), wrk and pgbouncer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import MySQLdb
+import psycopg
+import report
+from configs import DATABASE, DRIVERS, POOL_SIZE, Config, Driver, configurations, server_settings
+from macro import (
+    PGBOUNCER,
+    TICK,
+    WORKERS,
+    ConnectionObserver,
+    Gunicorn,
+    PgBouncer,
+    cpu_ticks,
+    find_process,
+    free_port,
+    wrk,
+)
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+ENVS = ("bench", "bench-psycopg2", "bench-legacy", "bench-legacy-psycopg2")
+
+
+def log(message: str) -> None:
+    """Say what the run is doing, on stderr (stdout gets the tables)."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# Environments and servers.
+
+
+def prepare_env(env: str) -> dict[str, Any]:
+    """Create or sync one hatch env; return its interpreter and package versions."""
+    hatch = os.environ.get("HATCH", "hatch")
+    done = subprocess.run(
+        [hatch, "run", f"{env}:python", str(HERE / "micro.py"), "versions"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+class Server:
+    """A database server: its bench database, its version, its connections and its CPU."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.settings = server_settings(name)
+        self.observer: Any = None
+
+    def connect(self) -> Any:
+        """Open an autocommit connection outside the bench database."""
+        s = self.settings
+        if self.name == "postgresql":
+            return psycopg.connect(
+                host=s["HOST"], port=s["PORT"] or None, user=s["USER"], password=s["PASSWORD"],
+                dbname="postgres", autocommit=True,
+            )  # fmt: skip
+        connection = MySQLdb.connect(
+            host=s["HOST"], port=int(s["PORT"] or 3306), user=s["USER"], password=s["PASSWORD"]
+        )
+        connection.autocommit(True)
+        return connection
+
+    def query(self, sql: str, *params: Any) -> Any:
+        """Run one statement on the observer connection; return the first column of its row.
+
+        A server restarted meanwhile (the dev servers are shared with the fault
+        tests) gets a new connection and a second try.
+        """
+        for attempt in (1, 2):
+            try:
+                if self.observer is None:
+                    self.observer = self.connect()
+                cursor = self.observer.cursor()
+                try:
+                    cursor.execute(sql, params or None)
+                    row = cursor.fetchone() if cursor.description else None
+                finally:
+                    cursor.close()
+                return row[0] if row else None
+            except Exception:
+                self.close()
+                if attempt == 2:
+                    raise
+        return None
+
+    def recreate_database(self) -> str:
+        """Drop and create the bench database; return the server's version."""
+        if self.name == "postgresql":
+            self.query(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            self.query(f"CREATE DATABASE {DATABASE}")
+            # The write view measures connections, not the disk: commits do not wait for it.
+            self.query(f"ALTER DATABASE {DATABASE} SET synchronous_commit = off")
+            return f"PostgreSQL {self.query('SHOW server_version')}"
+        self.query(f"DROP DATABASE IF EXISTS {DATABASE}")
+        self.query(f"CREATE DATABASE {DATABASE}")
+        return f"MariaDB {self.query('SELECT VERSION()')}"
+
+    def count_connections(self) -> int:
+        """Return how many sessions the server has on the bench database now."""
+        if self.name == "postgresql":
+            sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+        else:
+            sql = "SELECT COUNT(*) FROM information_schema.processlist WHERE db = %s"
+        try:
+            return int(self.query(sql, DATABASE))
+        except Exception:  # down for a moment: the next sample will tell
+            return 0
+
+    def pid(self) -> int | None:
+        """Return the pid of the server's main process, if it runs on this machine."""
+        if self.name == "postgresql":
+            # The checkpointer is a child of the postmaster, and it is always there.
+            checkpointer = self.query(
+                "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'"
+            )
+            try:
+                stat = Path(f"/proc/{checkpointer}/stat").read_text()
+            except (OSError, TypeError):
+                return None
+            return int(stat[stat.rindex(")") + 2 :].split()[1])
+        return find_process(("mariadbd", "mysqld"))
+
+    def cpu_ticks(self) -> int:
+        """Return the CPU the server used so far, in clock ticks (with its children's)."""
+        pid = self.pid()
+        return cpu_ticks(pid, children=True) if pid else 0
+
+    def close(self) -> None:
+        """Close the observer connection."""
+        observer, self.observer = self.observer, None
+        if observer is not None:
+            try:
+                observer.close()
+            except Exception:  # already broken
+                pass
+
+
+def set_up_tables(python: str, driver: Driver) -> None:
+    """Create the macro app's tables with Django's stock backend."""
+    database = configurations(driver)[0].database
+    subprocess.run(
+        [python, str(HERE / "app.py"), "setup"],
+        env={**os.environ, "DJPOOL_BENCH_DATABASE": json.dumps(database)},
+        check=True,
+    )
+
+
+# Micro.
+
+
+class MicroWorker:
+    """One micro.py process, serving one configuration for the whole run."""
+
+    def __init__(self, python: str, config: Config) -> None:
+        self.process = subprocess.Popen(
+            [python, str(HERE / "micro.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "DJPOOL_BENCH_DATABASE": json.dumps(config.database)},
+        )
+        self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"micro.py exited with {self.process.wait()}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def measure(self, threads: int, seconds: float) -> dict[str, Any]:
+        """Run the request loop in `threads` threads for `seconds`."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"threads": threads, "seconds": seconds}) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        """Let the worker close its connections and exit."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(30)
+
+
+def run_micro(
+    pythons: dict[str, str], drivers: list[Driver], rounds: int, seconds: float
+) -> list[dict[str, Any]]:
+    """Measure every driver's configurations, round-robin; return one record per measurement."""
+    records: list[dict[str, Any]] = []
+    for driver in drivers:
+        workers: dict[str, MicroWorker] = {}
+        for config in configurations(driver):
+            log(f"micro {driver.key}: starting {config.key}")
+            try:
+                workers[config.key] = MicroWorker(pythons[config.env], config)
+            except Exception as error:  # reported as a failed configuration, the rest go on
+                log(f"micro {driver.key}: {config.key} did not start: {error}")
+                records.append({"driver": driver.key, "config": config.key, "failed": str(error)})
+        try:
+            for number in range(rounds):
+                log(f"micro {driver.key}: round {number + 1}/{rounds}")
+                for threads in (1, 8):
+                    for key, worker in workers.items():
+                        result = worker.measure(threads, seconds)
+                        records.append(
+                            {"driver": driver.key, "config": key, "round": number, **result}
+                        )
+        finally:
+            for worker in workers.values():
+                worker.close()
+    return records
+
+
+# Macro.
+
+
+def run_macro_config(
+    python: str, config: Config, server: Server, seconds: float, pgbouncer_port: int
+) -> list[dict[str, Any]]:
+    """Serve one configuration with gunicorn and load each view with wrk.
+
+    PgBouncer runs only for its own configuration, so that its idle server
+    connections do not count as the others'.
+    """
+    bouncer = None
+    if config.key == "pgbouncer":
+        # As many server connections as the pools get in all: WORKERS x POOL_SIZE.
+        bouncer = PgBouncer(server.settings, WORKERS * POOL_SIZE, pgbouncer_port)
+    try:
+        gunicorn = Gunicorn(python, config.database)
+        try:
+            wrk(f"{gunicorn.url}/read", 1)  # warm up: the workers connect, the pools fill
+            return [load(gunicorn, view, seconds, server, bouncer) for view in ("read", "write")]
+        finally:
+            gunicorn.stop()
+    finally:
+        if bouncer is not None:
+            bouncer.stop()
+
+
+def load(
+    gunicorn: Gunicorn, view: str, seconds: float, server: Server, bouncer: PgBouncer | None
+) -> dict[str, Any]:
+    """Run wrk on one view, watching the server's connections and everyone's CPU."""
+    proxy = bouncer.cpu_ticks if bouncer else lambda: 0
+    observer = ConnectionObserver(server.count_connections)
+    before = (server.cpu_ticks(), gunicorn.cpu_ticks(), proxy())
+    observer.start()
+    summary = wrk(f"{gunicorn.url}/{view}", seconds)
+    peak = observer.stop()
+    after = (server.cpu_ticks(), gunicorn.cpu_ticks(), proxy())
+    requests = max(summary["requests"], 1)
+    db, app, pgbouncer = (TICK * (a - b) / requests for a, b in zip(after, before, strict=True))
+    return {
+        "view": view,
+        "rate": summary["requests"] / (summary["duration_us"] / 1e6),
+        "p50_ms": summary["p50_us"] / 1000,
+        "p99_ms": summary["p99_us"] / 1000,
+        "peak_connections": peak,
+        "db_cpu_us": db,
+        "app_cpu_us": app,
+        "proxy_cpu_us": pgbouncer if bouncer else None,
+        "requests": summary["requests"],
+        "errors": summary["socket_errors"] + summary["bad_status"],
+    }
+
+
+def run_macro(
+    pythons: dict[str, str],
+    drivers: list[Driver],
+    servers: dict[str, Server],
+    rounds: int,
+    seconds: float,
+) -> list[dict[str, Any]]:
+    """Serve every configuration in turn, `rounds` times; return one record per view and run."""
+    records: list[dict[str, Any]] = []
+    pgbouncer_port = free_port()
+    for number in range(rounds):
+        for driver in drivers:
+            for config in configurations(driver, pgbouncer_port):
+                log(f"macro round {number + 1}/{rounds}: {driver.key} {config.key}")
+                base = {"driver": driver.key, "config": config.key, "round": number}
+                server = servers[driver.server]
+                for attempt in (1, 2):  # a second try if a shared server restarted under us
+                    try:
+                        results = run_macro_config(
+                            pythons[config.env], config, server, seconds, pgbouncer_port
+                        )
+                    except Exception as error:
+                        log(f"macro {driver.key} {config.key} failed (try {attempt}): {error}")
+                        if attempt == 2:
+                            records.append({**base, "failed": str(error)})
+                        time.sleep(2)
+                        continue
+                    records += [{**base, **result} for result in results]
+                    break
+    return records
+
+
+# Profile.
+
+
+def run_profile(python: str, driver: Driver, requests: int) -> str:
+    """Profile our pool's request loop on one driver, single thread; return the report."""
+    config = next(c for c in configurations(driver) if c.key == "ours")
+    for attempt in (1, 2, 3):  # a shared server restarted under it: try again
+        done = subprocess.run(
+            [python, str(HERE / "overhead.py"), "--requests", str(requests)],
+            env={**os.environ, "DJPOOL_BENCH_DATABASE": json.dumps(config.database)},
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode == 0:
+            return done.stdout
+        log(f"profiling on {driver.key} failed (try {attempt}):\n{done.stderr}")
+    return f"overhead.py failed (exit {done.returncode}):\n{done.stderr}"
+
+
+def source_digest() -> str:
+    """Return a digest of the pool's source as it is on disk now."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "packages").glob("*/src/**/*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def source_revision() -> str:
+    """Return the commit measured, marked when packages/ has uncommitted changes."""
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "packages"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return f"{head or 'unknown'}{' with uncommitted changes in packages/' if dirty else ''}"
+
+
+def tool_version(command: list[str]) -> str:
+    """Return the first line a tool prints about its version."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    return (done.stdout or done.stderr).strip().splitlines()[0]
+
+
+def main() -> int:
+    """Prepare, measure, write bench/results/ and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="micro,macro,profile")
+    parser.add_argument("--drivers", default=",".join(driver.key for driver in DRIVERS))
+    parser.add_argument("--micro-rounds", type=int, default=8)
+    parser.add_argument("--micro-seconds", type=float, default=1.0)
+    parser.add_argument("--macro-rounds", type=int, default=3)
+    parser.add_argument("--macro-seconds", type=float, default=4, help="per view")
+    parser.add_argument("--profile-requests", type=int, default=20000)
+    parser.add_argument(
+        "--from-json", action="store_true", help="only redo bench.md and macro.png from bench.json"
+    )
+    args = parser.parse_args()
+    if args.from_json:
+        print(report.write(json.loads((RESULTS / "bench.json").read_text()), RESULTS))
+        return 0
+    # Stopped, still stop what we started (gunicorn, PgBouncer, workers) on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    parts = args.parts.split(",")
+    drivers = [driver for driver in DRIVERS if driver.key in args.drivers.split(",")]
+    began = time.monotonic()
+    for tool, found in (("wrk", shutil.which("wrk")), ("pgbouncer", PGBOUNCER)):
+        if "macro" in parts and not found:
+            sys.exit(f"{tool} is missing: `make bench` installs it (apt-get install {tool}).")
+
+    log("preparing the hatch envs")
+    envs = {env: prepare_env(env) for env in ENVS}
+    pythons = {env: found["python"] for env, found in envs.items()}
+    servers = {name: Server(name) for name in {driver.server for driver in drivers}}
+    server_versions = {name: server.recreate_database() for name, server in servers.items()}
+    for server_name in servers:
+        set_up_tables(pythons["bench"], next(d for d in drivers if d.server == server_name))
+
+    results: dict[str, Any] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "source": source_revision(),
+        "source_digest": source_digest(),
+        "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
+        "settings": {key: value for key, value in vars(args).items()},
+        "versions": {
+            "envs": {env: found["versions"] for env, found in envs.items()},
+            "servers": server_versions,
+            "tools": {
+                "wrk": tool_version(["wrk", "-v"]),
+                "pgbouncer": tool_version([str(PGBOUNCER), "--version"]),
+            },
+        },
+        "drivers": {driver.key: driver.label for driver in drivers},
+        "configurations": {
+            config.key: config.label for driver in drivers for config in configurations(driver, 0)
+        },
+    }
+    if "micro" in parts:
+        results["micro"] = run_micro(pythons, drivers, args.micro_rounds, args.micro_seconds)
+    if "macro" in parts:
+        results["macro"] = run_macro(
+            pythons, drivers, servers, args.macro_rounds, args.macro_seconds
+        )
+    if "profile" in parts:
+        RESULTS.mkdir(exist_ok=True)
+        for driver in drivers:
+            if driver.key in ("mysqlclient", "psycopg"):
+                log(f"profiling our pool on {driver.key}")
+                text = run_profile(pythons[driver.env], driver, args.profile_requests)
+                (RESULTS / f"profile-{driver.key}.txt").write_text(text)
+                results.setdefault("profiles", {})[driver.key] = text
+    for server in servers.values():
+        server.close()
+    results["seconds"] = time.monotonic() - began
+    if source_digest() != results["source_digest"]:
+        results["source_changed"] = True  # someone edited packages/ during the run
+        log("the pool's source changed during the run: the results mix two versions")
+    tables = report.write(results, RESULTS)
+    print(tables)
+    print(f"({results['seconds']:.0f}s in all; results in {RESULTS.relative_to(ROOT)}/)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

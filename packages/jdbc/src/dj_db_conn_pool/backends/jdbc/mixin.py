@@ -1,0 +1,69 @@
+"""What every JDBC engine adds to the Django backend beneath it: JDBC connections, pooled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS
+
+from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
+
+from . import config, dbapi
+
+
+class JDBCDatabaseWrapperMixin(PooledDatabaseWrapperMixin):
+    """Open connections through a JDBC driver; the Django backend beneath stays as it is.
+
+    Put it before Django's DatabaseWrapper for the SQL dialect, and name the
+    engine's default driver class and its dialect.
+    """
+
+    Database = dbapi
+    jdbc_driver: str | None = None  # the default OPTIONS['JDBC_DRIVER']; None: required
+    jdbc_dialect = dbapi.GENERIC
+    # OPTIONS keys that the Django backend reads itself, not driver properties.
+    django_options: tuple[str, ...] = ()
+
+    def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
+        super().__init__(settings_dict, alias)
+        self.jdbc_settings()  # wrong settings fail here, like Django's own
+
+    def jdbc_settings(self) -> config.JDBCSettings:
+        """Return the alias's JDBC settings as they are now."""
+        return config.read(self.settings_dict, self.alias, self.jdbc_driver, self.django_options)
+
+    def get_connection_params(self) -> dict[str, Any]:
+        return {"jdbc": self.jdbc_settings()}
+
+    def new_raw_connection(self, conn_params: dict[str, Any]) -> dbapi.Connection:
+        where = f"DATABASES[{self.alias!r}]['OPTIONS']"
+        return dbapi.connect(conn_params["jdbc"], self.jdbc_dialect, where)
+
+    def create_cursor(self, name: str | None = None) -> Any:
+        return self.connection.cursor()
+
+    def _set_autocommit(self, autocommit: bool) -> None:
+        with self.wrap_database_errors:
+            self.connection.autocommit = autocommit
+
+    def is_usable(self) -> bool:
+        try:
+            self.connection.ping()
+        except dbapi.Error:
+            return False
+        return True
+
+    # The pool's hooks: JDBC knows the autocommit mode and whether the driver
+    # closed the connection without asking the server; a ping is isValid().
+
+    @staticmethod
+    def pool_transaction_open(dbapi_connection: Any) -> bool:
+        return not dbapi_connection.autocommit
+
+    @staticmethod
+    def pool_connection_broken(dbapi_connection: Any) -> bool:
+        return bool(dbapi_connection.closed)
+
+    @staticmethod
+    def pool_ping(dbapi_connection: Any) -> None:
+        dbapi_connection.ping()
