@@ -111,17 +111,26 @@ def test_djangos_own_pool_is_an_error() -> None:
 
 @pytest.mark.parametrize(
     "engine",
-    [
-        "dj_db_conn_pool.backends.oracle",
-        "dj_db_conn_pool.backends.jdbc.oracle",
-        "dj_db_conn_pool.backends.postgresql.django_tenants",
-    ],
+    ["dj_db_conn_pool.backends.odbc", "dj_db_conn_pool.backends.postgresql.django_tenants"],
 )
 def test_engine_of_1x_that_2x_lacks_is_an_error(engine: str) -> None:
     (message,) = check_alias("main", pooled(ENGINE=engine))
     assert message.id == "dj_db_conn_pool.E005"
     assert f"{engine!r} is not installed" in message.msg
     assert "migration-from-1x" in message.hint
+
+
+@pytest.mark.parametrize(
+    ("engine", "distribution"),
+    [
+        ("dj_db_conn_pool.backends.oracle", "django-db-connection-pool-oracle"),
+        ("dj_db_conn_pool.backends.jdbc.oracle", "django-db-connection-pool-jdbc"),
+    ],
+)
+def test_engine_not_installed_here_names_its_distribution(engine: str, distribution: str) -> None:
+    (message,) = check_alias("main", pooled(ENGINE=engine))
+    assert message.id == "dj_db_conn_pool.E005"
+    assert f"Install {distribution}" in message.hint
 
 
 @pytest.mark.parametrize(

@@ -168,8 +168,8 @@ def _check_engine(alias: str, engine: str) -> list[checks.CheckMessage]:
     if not found:
         if distribution is None:
             hint = (
-                f"This version ships {', '.join(INSTALL)}; 1.x's ODBC engines are not "
-                "part of it (see docs/migration-from-1x.md)."
+                f"This version ships {', '.join(INSTALL)}; 1.x's ODBC and django-tenants "
+                "engines are not part of it (see docs/migration-from-1x.md)."
             )
         else:
             hint = f"Install {distribution}: {command}."
