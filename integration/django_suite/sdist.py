@@ -38,18 +38,26 @@ def download(django_version: str) -> Path:
     return found[0]
 
 
-def tests_folder(django_version: str) -> Path:
-    """Return the extracted tests/ folder of this Django version's sdist."""
-    target = SUITE_CACHE / f"django-{django_version}" / "tests"
-    if (target / "runtests.py").exists():
-        return target
+def _extract(django_version: str, folder: str, target: Path) -> None:
+    """Extract one folder of the sdist to target, whole or not at all."""
     archive = download(django_version)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch, tarfile.open(archive) as tar:
+    with tempfile.TemporaryDirectory(dir=SUITE_CACHE) as scratch, tarfile.open(archive) as tar:
         top = tar.getnames()[0].split("/", 1)[0]
-        wanted = [m for m in tar.getmembers() if m.name.startswith(f"{top}/tests/")]
+        wanted = [m for m in tar.getmembers() if m.name.startswith(f"{top}/{folder}/")]
         tar.extractall(scratch, members=wanted, filter="data")
         shutil.rmtree(target, ignore_errors=True)
         # Moved into place whole, so a half-extracted folder is never mistaken for one.
-        Path(scratch, top, "tests").rename(target)
-    return target
+        Path(scratch, top, folder).rename(target)
+
+
+def tests_folder(django_version: str) -> Path:
+    """Return the extracted tests/ folder of this Django version's sdist.
+
+    docs/_ext comes along: the sphinx tests import Django's docs extensions.
+    """
+    home = SUITE_CACHE / f"django-{django_version}"
+    for folder in ("tests", "docs/_ext"):
+        if not (home / folder).is_dir():
+            _extract(django_version, folder, home / folder)
+    return home / "tests"
