@@ -103,6 +103,8 @@ def local(family: str) -> Server:
 
 def compose_up(server: Server) -> None:
     """Start a compose service and wait until its health check passes."""
+    if not docker_works():
+        raise SystemExit(f"server {server.name!r} is a compose service, and Docker does not work")
     command = ["docker", "compose", "-f", str(COMPOSE_FILE), "up", "-d", "--wait", server.name]
     print("$", " ".join(command), flush=True)
     subprocess.run(command, check=True)
