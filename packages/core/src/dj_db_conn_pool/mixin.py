@@ -185,6 +185,9 @@ class PooledDatabaseWrapperMixin:
     def close_pool(self) -> None:
         """Retire this alias's pools, wherever Django closes its own pool."""
         pool_container.close_alias(self.alias)
+        close_own_pool = getattr(super(), "close_pool", None)
+        if close_own_pool is not None:  # PostgreSQL: Django's pool, if one was made
+            close_own_pool()
 
     def ensure_timezone(self) -> bool:
         # Connections are set up for one time zone; new ones get the new zone.
