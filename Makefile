@@ -21,9 +21,12 @@ tools:  ## Install hatch (and uv) if missing
 
 .PHONY: system-deps
 # MariaDB and mysqlclient's headers; Debian's PostgreSQL with PostGIS, contrib
-# and GDAL (the PostGIS engine, Django's suite); PgBouncer (its integration test).
+# and GDAL (the PostGIS engine, Django's suite); PgBouncer (its integration test);
+# the JDBC drivers of MariaDB and PostgreSQL, and a JVM unless one is there (the
+# JDBC engines' tests).
 SYSTEM_PACKAGES := mariadb-server libmariadb-dev pkg-config postgresql-15-postgis-3 \
-	postgresql-contrib gdal-bin pgbouncer
+	postgresql-contrib gdal-bin pgbouncer libmariadb-java libpostgresql-jdbc-java \
+	$(if $(shell command -v java 2>/dev/null),,default-jre-headless)
 system-deps:  ## Install the Debian packages the tests need; needs root
 	@missing=$$(for package in $(SYSTEM_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' $$package 2>/dev/null | grep -q '^install ok installed' \
@@ -45,6 +48,8 @@ services-stop: tools  ## Stop the PostgreSQL servers that `make services` starte
 test: services  ## Run every test suite on Django 5.2 and 6.x, against real servers
 	$(WITH_SERVICES) $(HATCH) run test:run
 	$(WITH_SERVICES) $(HATCH) run test-psycopg2:run
+	$(WITH_SERVICES) $(HATCH) run test-oracle:run
+	$(WITH_SERVICES) $(HATCH) run test-jdbc:run
 
 .PHONY: lint
 lint: tools  ## ruff and mypy

