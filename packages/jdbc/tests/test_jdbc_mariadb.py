@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import io
 import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, ProgrammingError, connections, models, transaction
 from jdbc_servers import alias, mariadb_settings
 
 from conftest import TEST_DATABASE
 from dj_db_conn_pool import stats
 from dj_db_conn_pool.backends.jdbc import dbapi
-from integration.engines import MYSQL
+from dj_db_conn_pool.management.commands.dbpool import Command
+from integration.engines import MYSQL, Engine
 
 ALIAS = "jdbc_mariadb"
 
@@ -302,3 +305,25 @@ def test_jaydebeapi_sends_one_command_per_statement_jpype_prepares_each_first(
     extra = prepares() - before
     layer = mariadb.settings_dict["OPTIONS"]["JDBC_DBAPI"]
     assert extra == {"jaydebeapi": 0, "jpype": 11}[layer]  # 10, and the second SHOW's own
+
+
+def test_capacity_check_leaves_jdbc_aliases_out_and_reads_the_native_ones(
+    mysql: Engine,
+) -> None:
+    # The JDBC alias reaches the same MariaDB, but a JDBC engine may say "mysql"
+    # of a server that is not MySQL (OceanBase): its limits are not read.
+    reason = (
+        f"alias '{ALIAS}' (dj_db_conn_pool.backends.jdbc.oceanbase.mysql): the capacity check "
+        "supports PostgreSQL and MySQL/MariaDB only, through psycopg, psycopg2 or mysqlclient"
+    )
+    with alias(ALIAS, mariadb_settings(TEST_DATABASE)):
+        command = ["--database", ALIAS, "--check-capacity", "--workers", "2"]
+        with pytest.raises(CommandError) as error:
+            call_command(Command(), *command, stdout=io.StringIO())
+        assert str(error.value) == f"Cannot check capacity: {reason}."
+        out = io.StringIO()
+        call_command(Command(), "--database", mysql.alias, *command, stdout=out)
+    output = out.getvalue()
+    assert f"  not checked: {reason}\n" in output
+    assert f"may open 40 ({mysql.alias} 2 x 20): fits" in output
+    assert output.endswith(f"2 worker processes fit every limit of {mysql.alias}.\n")

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
 from oracle_server import UNREACHABLE, alias
 
 from dj_db_conn_pool import PoolError
 from dj_db_conn_pool.backends.oracle.base import DatabaseWrapper
 from dj_db_conn_pool.container import pool_container
+from dj_db_conn_pool.management.commands.dbpool import Command
 from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
 from integration.missing_driver import import_error
 
@@ -133,3 +136,14 @@ def test_test_user_gets_its_own_pool_and_teardown_retires_the_alias_pools() -> N
             creation._destroy_test_db("svc", verbosity=0)
         assert main_pool.retired and test_pool.retired
         assert connection.settings_dict["USER"] == "scott"
+
+
+def test_capacity_check_says_oracle_limits_are_not_read() -> None:
+    command = ["--database", "oracle_capacity", "--check-capacity", "--workers", "4"]
+    with alias("oracle_capacity", UNREACHABLE), pytest.raises(CommandError) as error:
+        call_command(Command(), *command, stdout=io.StringIO())
+    assert str(error.value) == (
+        "Cannot check capacity: alias 'oracle_capacity' (dj_db_conn_pool.backends.oracle): "
+        "the capacity check supports PostgreSQL and MySQL/MariaDB only, through psycopg, "
+        "psycopg2 or mysqlclient."
+    )

@@ -5,6 +5,7 @@ alias, so a fleet of N workers may open N times that. The servers say how many
 they accept: PostgreSQL's max_connections less the slots reserved for
 superusers, a role's and a database's CONNECTION LIMIT; MySQL's and MariaDB's
 max_connections and max_user_connections (the account's limit, if it has one).
+Other servers (Oracle, anything behind JDBC) are not read: unsupported() says so.
 """
 
 from __future__ import annotations
@@ -82,8 +83,30 @@ _MYSQL = (
 _MYSQL_CONNECTED = "SHOW GLOBAL STATUS LIKE 'Threads_connected'"
 
 
+SUPPORTED = "PostgreSQL and MySQL/MariaDB"
+# The vendors whose limits this module reads, through their own drivers: a JDBC
+# engine may say "mysql" of a server that is not MySQL (OceanBase's MySQL mode).
+_DRIVERS = {"postgresql": ("psycopg", "psycopg2"), "mysql": ("MySQLdb",)}
+
+
+def unsupported(alias: str) -> str | None:
+    """Return why the alias's server limits cannot be read, or None if they can."""
+    connection = connections[alias]
+    # Each engine's DatabaseWrapper names its DB-API module; Django's base class does not.
+    driver = getattr(type(connection), "Database", None)
+    if getattr(driver, "__name__", None) in _DRIVERS.get(connection.vendor, ()):
+        return None
+    return (
+        f"alias {alias!r} ({connection.settings_dict['ENGINE']}): the capacity check "
+        f"supports {SUPPORTED} only, through psycopg, psycopg2 or mysqlclient"
+    )
+
+
 def read_limits(alias: str) -> list[Limit]:
     """Ask the alias's server for the limits that its connections count against."""
+    reason = unsupported(alias)
+    if reason is not None:
+        raise ValueError(reason)
     connection = connections[alias]
     s = connection.settings_dict
     server = (connection.vendor, s.get("HOST") or "localhost", str(s.get("PORT") or ""))
@@ -91,11 +114,9 @@ def read_limits(alias: str) -> list[Limit]:
     try:
         if connection.vendor == "postgresql":
             return _postgresql_limits(alias, server, where)
-        if connection.vendor == "mysql":
-            return _mysql_limits(alias, server, where)
+        return _mysql_limits(alias, server, where)
     finally:
         connection.close()  # back to the pool
-    raise ValueError(f"no capacity figures for vendor {connection.vendor!r} (alias {alias!r})")
 
 
 def _postgresql_limits(alias: str, server: tuple[str, ...], where: str) -> list[Limit]:

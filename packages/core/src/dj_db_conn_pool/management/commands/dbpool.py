@@ -37,7 +37,8 @@ class Command(BaseCommand):
             "--check-capacity",
             action="store_true",
             help="Ask each alias's server for its connection limits (this connects) and "
-            "compare them with N x (POOL_SIZE + MAX_OVERFLOW).",
+            "compare them with N x (POOL_SIZE + MAX_OVERFLOW). PostgreSQL and "
+            "MySQL/MariaDB only: other aliases are listed as not checked.",
         )
         parser.add_argument(
             "--workers",
@@ -104,7 +105,16 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name:<{width}}  {value}")
 
     def check_capacity(self, aliases: dict[str, dict[str, Any]], workers: int) -> None:
-        """Print each server limit against what `workers` processes may open; fail if over."""
+        """Print each server limit against what `workers` processes may open; fail if over.
+
+        Aliases on servers whose limits cannot be read are named and left out; if
+        that leaves none, the check fails.
+        """
+        unsupported = {alias: capacity.unsupported(alias) for alias in aliases}
+        skipped = [reason for reason in unsupported.values() if reason is not None]
+        aliases = {alias: s for alias, s in aliases.items() if unsupported[alias] is None}
+        if not aliases:
+            raise CommandError(f"Cannot check capacity: {'; '.join(skipped)}.")
         bounds = {alias: capacity.per_process(alias, s) for alias, s in aliases.items()}
         limits = {alias: capacity.read_limits(alias) for alias in aliases}
         one = workers == 1
@@ -114,6 +124,8 @@ class Command(BaseCommand):
             "connections per alias\n(other clients of these servers count against the same "
             "limits):"
         )
+        for reason in skipped:
+            self.stdout.write(f"  not checked: {reason}")
         over = []
         for share in capacity.shares(workers, bounds, limits):
             limit, needed = share.limit, share.needed
@@ -132,4 +144,5 @@ class Command(BaseCommand):
                 over.append(f"{limit.label} may open {total}, {allowed}")
         if over:
             raise CommandError(f"{fleet} {'does' if one else 'do'} not fit: {'; '.join(over)}.")
-        self.stdout.write(f"{fleet} {'fits' if one else 'fit'} every limit.")
+        checked = f" of {', '.join(aliases)}" if skipped else ""
+        self.stdout.write(f"{fleet} {'fits' if one else 'fit'} every limit{checked}.")
