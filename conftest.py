@@ -15,7 +15,7 @@ from typing import Any
 import django
 import pytest
 from django.conf import settings
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from dj_db_conn_pool.container import pool_container
 from integration import engines
@@ -88,15 +88,33 @@ def mysql() -> Iterator[engines.Engine]:
 
 
 @contextmanager
-def alias_settings(alias: str, **changes: Any) -> Iterator[None]:
+def alias(name: str, settings_dict: dict[str, Any]) -> Iterator[Any]:
+    """Add a database alias to Django for the block; yield its connection."""
+    # Django fills in the defaults of every key, as for DATABASES (which needs a default).
+    configured = connections.configure_settings({DEFAULT_DB_ALIAS: {}, name: settings_dict})
+    connections.settings[name] = configured[name]
+    try:
+        yield connections[name]
+    finally:
+        connections[name].close()
+        pool_container.close_alias(name)
+        del connections.settings[name]
+        try:
+            delattr(connections._connections, name)
+        except AttributeError:
+            pass
+
+
+@contextmanager
+def alias_settings(name: str, **changes: Any) -> Iterator[None]:
     """Change an alias's settings in place, as Django's test runner does, then restore them."""
-    settings_dict = connections.settings[alias]
+    settings_dict = connections.settings[name]
     saved = {key: settings_dict.get(key, _MISSING) for key in changes}
     settings_dict.update(changes)
     try:
         yield
     finally:
-        connections[alias].close()
+        connections[name].close()
         for key, value in saved.items():
             if value is _MISSING:
                 settings_dict.pop(key, None)

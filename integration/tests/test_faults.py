@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, OperationalError, connections, transaction
-from test_pooling import backend_id, count_items, make_table, request_cycle
+from test_pooling import backend_id, checkout_in_a_thread, count_items, make_table, request_cycle
 
 import dj_db_conn_pool
 from conftest import TEST_DATABASE, alias_settings
@@ -172,27 +172,13 @@ def test_max_waiting_fails_fast(engine: Engine, pool_options: dict[str, Any]) ->
     waiting.start()
     while dj_db_conn_pool.stats(engine.alias)[engine.alias]["waiting"] < 1:
         time.sleep(0.01)
-    refused: dict[str, Any] = {}
-
-    def latecomer() -> None:
-        began = time.monotonic()
-        try:
-            connections[engine.alias].ensure_connection()
-        except PoolTimeout as error:
-            refused["error"] = error
-        finally:
-            refused["after"] = time.monotonic() - began
-            connections.close_all()
-
-    late = threading.Thread(target=latecomer)
-    late.start()
-    late.join()
+    refused, took = checkout_in_a_thread(engine)  # a latecomer, over MAX_WAITING
     release.set()
     connections[engine.alias].close()  # lets the waiter in
     waiting.join()
     assert waiter_done.is_set()
-    assert "MAX_WAITING=1" in str(refused.get("error")), refused
-    assert refused["after"] < 0.5
+    assert "MAX_WAITING=1" in str(refused), refused
+    assert took < 0.5
 
 
 def test_leaked_checkout_is_reported_with_its_stack(

@@ -19,7 +19,7 @@ from django.db import connections
 from test_pooling import request_cycle
 
 import dj_db_conn_pool
-from conftest import TEST_DATABASE, alias_settings
+from conftest import TEST_DATABASE, alias, alias_settings
 from dj_db_conn_pool import PoolTimeout
 from dj_db_conn_pool.management.commands.dbpool import Command
 from integration.engines import Engine
@@ -178,16 +178,9 @@ def test_capacity_adds_up_aliases_on_one_server(
 ) -> None:
     pool_options.update(POOL_SIZE=2, MAX_OVERFLOW=1)
     copy = f"{engine.alias}_copy"
-    connections.settings[copy] = {
-        **connections.settings[engine.alias],
-        "POOL_OPTIONS": {"POOL_SIZE": 1, "MAX_OVERFLOW": 0},
-    }
-    try:
+    options = {"POOL_OPTIONS": {"POOL_SIZE": 1, "MAX_OVERFLOW": 0}}
+    with alias(copy, {**connections.settings[engine.alias], **options}):
         output = dbpool("--check-capacity", "--workers", "5")
-    finally:
-        connections[copy].close()
-        del connections[copy]
-        del connections.settings[copy]
     assert f"may open 20 ({engine.alias} 5 x 3 + {copy} 5 x 1): fits" in output
 
 

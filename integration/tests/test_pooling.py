@@ -145,12 +145,13 @@ def test_close_inside_atomic_closes_for_real(engine: Engine) -> None:
     request_cycle(engine)
 
 
-def test_exhaustion_raises_pool_timeout_within_timeout(
-    engine: Engine, pool_options: dict[str, Any]
-) -> None:
-    pool_options.update(POOL_SIZE=1, MAX_OVERFLOW=0, TIMEOUT=0.5)
-    connections[engine.alias].ensure_connection()  # this thread holds the only one
-    outcome: dict[str, Any] = {}
+def checkout_in_a_thread(engine: Engine) -> tuple[PoolTimeout | None, float]:
+    """Check out the alias's connection in a new thread, which then gives it back.
+
+    Return the PoolTimeout that the thread met (None if it got a connection) and
+    how long the checkout took.
+    """
+    outcome: dict[str, Any] = {"error": None}
 
     def borrower() -> None:
         started = time.monotonic()
@@ -159,15 +160,23 @@ def test_exhaustion_raises_pool_timeout_within_timeout(
         except PoolTimeout as error:
             outcome["error"] = error
         finally:
-            outcome["waited"] = time.monotonic() - started
+            outcome["took"] = time.monotonic() - started
             connections.close_all()
 
     thread = threading.Thread(target=borrower)
     thread.start()
     thread.join()
-    error = outcome.get("error")
-    assert isinstance(error, PoolTimeout), outcome
-    assert 0.4 <= outcome["waited"] < 3
+    return outcome["error"], outcome["took"]
+
+
+def test_exhaustion_raises_pool_timeout_within_timeout(
+    engine: Engine, pool_options: dict[str, Any]
+) -> None:
+    pool_options.update(POOL_SIZE=1, MAX_OVERFLOW=0, TIMEOUT=0.5)
+    connections[engine.alias].ensure_connection()  # this thread holds the only one
+    error, waited = checkout_in_a_thread(engine)
+    assert isinstance(error, PoolTimeout), waited
+    assert 0.4 <= waited < 3
     message = str(error)
     assert repr(engine.alias) in message
     assert "POOL_SIZE=1" in message and "MAX_OVERFLOW=0" in message

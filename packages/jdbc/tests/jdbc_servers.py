@@ -1,4 +1,4 @@
-"""The servers and jars the JDBC tests use, and aliases added to Django for one test.
+"""The servers and jars the JDBC tests use.
 
 MariaDB comes from `make services` (DJ_DB_CONN_POOL_MYSQL_*), reached through
 MariaDB Connector/J; PostgreSQL over TCP through pgjdbc from
@@ -14,14 +14,9 @@ _USER, _PASSWORD, _NAME) and DJ_DB_CONN_POOL_OCEANBASE_JAR are set.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connections
-
-from dj_db_conn_pool.container import pool_container
 
 # These tests run in their own env (`hatch run test-jdbc:run`), which installs the
 # engines; an env without them skips them rather than failing to import.
@@ -120,21 +115,3 @@ def oceanbase_settings(mode: str) -> dict[str, Any]:
         "PASSWORD": os.environ.get(f"{prefix}_PASSWORD", ""),
         "OPTIONS": {"JDBC_CLASSPATH": [jar]},
     }
-
-
-@contextmanager
-def alias(name: str, settings_dict: dict[str, Any]) -> Iterator[Any]:
-    """Add a database alias to Django for the block; yield its connection."""
-    # Django fills in the defaults of every key, as for DATABASES (which needs a default).
-    configured = connections.configure_settings({DEFAULT_DB_ALIAS: {}, name: settings_dict})
-    connections.settings[name] = configured[name]
-    try:
-        yield connections[name]
-    finally:
-        connections[name].close()
-        pool_container.close_alias(name)
-        del connections.settings[name]
-        try:
-            delattr(connections._connections, name)
-        except AttributeError:
-            pass

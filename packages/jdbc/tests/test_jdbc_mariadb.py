@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, ProgrammingError, connections, models, transaction
-from jdbc_servers import alias, mariadb_settings
+from jdbc_servers import mariadb_settings
 
-from conftest import TEST_DATABASE
+from conftest import TEST_DATABASE, alias
 from dj_db_conn_pool import stats
 from dj_db_conn_pool.backends.jdbc import dbapi
 from dj_db_conn_pool.management.commands.dbpool import Command

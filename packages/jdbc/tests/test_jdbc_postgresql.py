@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from django.db import DataError, IntegrityError, ProgrammingError, transaction
-from jdbc_servers import alias, postgresql_settings
+from jdbc_servers import postgresql_settings
 
+from conftest import alias
 from dj_db_conn_pool.backends.jdbc import dbapi
 
 ALIAS = "jdbc_postgresql"

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, models, transaction
-from jdbc_servers import alias, oceanbase_settings, oracle_settings
+from jdbc_servers import oceanbase_settings, oracle_settings
+
+from conftest import alias
 
 ALIAS = "jdbc_remote"
 

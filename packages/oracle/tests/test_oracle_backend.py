@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
-from oracle_server import UNREACHABLE, alias
+from oracle_server import UNREACHABLE
 
+from conftest import alias
 from dj_db_conn_pool import PoolError
 from dj_db_conn_pool.backends.oracle.base import DatabaseWrapper
 from dj_db_conn_pool.container import pool_container

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from oracle_server import alias, server_settings
+from oracle_server import server_settings
 
+from conftest import alias
 from dj_db_conn_pool import stats
 
 ALIAS = "oracle_server"
