@@ -7,7 +7,8 @@ run.py starts one worker per configuration and keeps it for the whole run, so
 that configurations can take turns (round-robin) without paying Django's
 start-up each time. The worker prints one JSON line when ready (with the
 versions it runs), then answers each command line on stdin,
-{"threads": 8, "seconds": 2.0}, with {"requests": ..., "seconds": ..., ...}.
+{"threads": 8, "seconds": 2.0}, with {"requests": ..., "seconds": ..., "cpu": ..., ...}
+(cpu: the seconds of CPU the whole process used meanwhile).
 Its threads live as long as it does: a held connection (CONN_MAX_AGE=None)
 belongs to a thread, so new threads would open new connections.
 """
@@ -125,17 +126,19 @@ class Runner:
         for inbox in self.inboxes[:threads]:
             inbox.put(job)
         job.start.wait()
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         time.sleep(seconds)
         job.stop.set()
         tallies = [self.outbox.get() for _ in range(threads)]
         elapsed = time.perf_counter() - began
+        cpu = time.process_time() - cpu_began  # of every thread of this process
         requests = sum(tally.requests for tally in tallies)
         return {
             "threads": threads,
             "requests": requests,
             "seconds": elapsed,
             "rate": requests / elapsed,
+            "cpu": cpu,
             "errors": sum(tally.errors for tally in tallies),
             "first_error": next((t.first_error for t in tallies if t.first_error), ""),
         }

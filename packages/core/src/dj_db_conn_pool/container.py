@@ -22,15 +22,23 @@ class PoolContainer:
         self._pools: dict[tuple[Any, ...], PoolEntry] = {}
         self._lock = threading.Lock()  # taken only to create or retire pools
         self._pid = os.getpid()
-        # Wrappers holding a checkout: for leak reports, and so that a forked
-        # child can let go of them.
+        # Changes whenever pools are retired or forgotten: wrappers that remember
+        # their pool (mixin.py) look it up again.
+        self.generation = 0
+        # Wrappers that hold a checkout or may have one parked: for leak reports,
+        # and so that a forked child can let go of them.
         self.holders: weakref.WeakSet[PooledDatabaseWrapperMixin] = weakref.WeakSet()
         self._inherited: list[Any] = []
 
+    def stamp(self) -> int:
+        """Return the generation, having noticed a fork that skipped os.register_at_fork."""
+        if self._pid != os.getpid():  # forked by C code, say
+            self.after_fork_in_child()
+        return self.generation
+
     def get(self, wrapper: PooledDatabaseWrapperMixin, conn_params: dict[str, Any]) -> PoolEntry:
         """Return the pool for this wrapper's current settings, creating it once."""
-        if self._pid != os.getpid():  # forked by C code that skipped os.register_at_fork
-            self.after_fork_in_child()
+        self.stamp()
         key = wrapper.pool_key()
         entry = self._pools.get(key)
         if entry is None:
@@ -49,6 +57,7 @@ class PoolContainer:
         with self._lock:
             keys = [key for key, entry in self._pools.items() if entry.alias == alias]
             retired = [self._pools.pop(key) for key in keys]
+            self.generation += 1
         for entry in retired:
             entry.retire()
 
@@ -57,6 +66,7 @@ class PoolContainer:
         with self._lock:
             retired = list(self._pools.values())
             self._pools.clear()
+            self.generation += 1
         for entry in retired:
             entry.retire()
 
@@ -68,6 +78,7 @@ class PoolContainer:
         """Forget the parent's pools and connections without closing its sessions."""
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        self.generation += 1
         # Keep the parent's objects alive: their finalizers would take locks that
         # another parent thread may have held at the fork.
         self._inherited.append((self._pools, list(self.holders)))

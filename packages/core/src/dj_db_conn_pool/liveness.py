@@ -3,20 +3,45 @@
 from __future__ import annotations
 
 import select
+import threading
 from typing import Any
+
+_EVENTS = select.POLLIN | select.POLLPRI
+
+
+class _Poller(threading.local):
+    """Each thread's poll object, registered for the last socket it looked at.
+
+    A thread usually checks its own parked connection, over and over: keeping
+    the poll object saves making and registering one on every checkout.
+    """
+
+    fd = -1
+    poller: Any = None
+
+
+_mine = _Poller()
 
 
 def socket_has_news(dbapi_connection: Any) -> bool:
-    """Return True if the idle connection's socket is readable, or has none.
+    """Return True if the idle connection's socket is readable, or the connection closed.
 
     An idle client socket has nothing to read unless the server closed it,
     killed the session or sent an error; a zero-timeout poll sees that in
     about a microsecond. News is not proof of death: the caller pings to be sure.
+    A driver without fileno() (JDBC) shows no socket: only its `closed`
+    attribute tells, and otherwise the caller pings after PING_INTERVAL idle.
     """
+    fileno = getattr(dbapi_connection, "fileno", None)
+    if fileno is None:
+        return bool(getattr(dbapi_connection, "closed", False))
     try:
-        fd = dbapi_connection.fileno()
+        fd = fileno()  # asked every time: a closed connection raises
     except Exception:
         return True
-    poller = select.poll()
-    poller.register(fd, select.POLLIN | select.POLLPRI)
-    return bool(poller.poll(0))
+    mine = _mine
+    if fd != mine.fd:
+        mine.poller = select.poll()
+        mine.poller.register(fd, _EVENTS)
+        mine.fd = fd
+    return bool(mine.poller.poll(0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -10,9 +11,14 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
 
-from . import options
+from . import liveness, options
 from .container import pool_container
-from .pool import INITIALIZED, Checkout
+from .pool import INITIALIZED, Checkout, PoolEntry
+
+# What get_connection_params() returns while connect() takes back the wrapper's
+# parked connection: the parameters only ever serve to open a connection, and
+# the pool keeps its own copy. Read only by get_new_connection().
+_NOT_NEEDED: dict[str, Any] = {}
 
 
 class PooledDatabaseWrapperMixin:
@@ -37,6 +43,14 @@ class PooledDatabaseWrapperMixin:
     # The connection this wrapper parked at its last close() (STICKY). Weak: once
     # another thread takes it over, this wrapper must not keep it alive.
     _pool_parked: weakref.ref[Checkout] | None = None
+    # Inside connect(): whether it may take back the parked connection, then
+    # whether it did (so that Django's set-up for a new connection can be skipped).
+    _pool_taking_back = False
+    _pool_took_back = False
+    # The pool found for this wrapper's settings: (container generation, a copy
+    # of settings_dict, timezone_name, USE_TZ, entry), so that a checkout with
+    # unchanged settings compares them instead of building pool_key().
+    _pool_seen: tuple[int, dict[str, Any], Any, bool, PoolEntry] | None = None
 
     # Annotations for what the DatabaseWrapper beneath provides.
     if TYPE_CHECKING:
@@ -45,6 +59,7 @@ class PooledDatabaseWrapperMixin:
         settings_dict: dict[str, Any]
         errors_occurred: bool
         autocommit: bool
+        run_commit_hooks_on_set_autocommit_on: bool
         in_atomic_block: bool
         timezone_name: str
         wrap_database_errors: Any
@@ -79,6 +94,17 @@ class PooledDatabaseWrapperMixin:
     pool_reset_session: Callable[[Any], None] | None = None
 
     @staticmethod
+    def pool_may_be_dead(dbapi_connection: Any) -> bool:
+        """Return whether an idle connection may have died, telling without a round trip.
+
+        True makes the pool ping it (PRE_PING) before lending it; False lends it
+        unless it sat idle PING_INTERVAL seconds. The default polls the driver's
+        socket (liveness.py); a driver without fileno() can only tell a
+        connection it knows is closed, so the others wait for PING_INTERVAL.
+        """
+        return liveness.socket_has_news(dbapi_connection)
+
+    @staticmethod
     def pool_ping(dbapi_connection: Any) -> None:
         """Raise if the server does not answer on this connection."""
         cursor = dbapi_connection.cursor()
@@ -109,21 +135,73 @@ class PooledDatabaseWrapperMixin:
         """Open a physical connection the way Django's stock backend does."""
         return super().get_new_connection(conn_params)  # type: ignore[misc]
 
-    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+    def _pool_entry(self, conn_params: dict[str, Any]) -> PoolEntry:
+        """Return the pool for this wrapper's settings as they are now."""
+        seen = self._pool_seen
+        if (
+            seen is not None
+            and seen[0] == pool_container.stamp()
+            and seen[1] == self.settings_dict  # Django's test set-up edits it in place
+            and seen[2] == self.timezone_name
+            and seen[3] == settings.USE_TZ
+        ):
+            return seen[4]
+        if conn_params is _NOT_NEEDED:
+            conn_params = super().get_connection_params()  # type: ignore[misc]
+        generation = pool_container.generation
         entry = pool_container.get(self, conn_params)
+        try:
+            snapshot = copy.deepcopy(self.settings_dict)
+        except Exception:  # OPTIONS holds something that cannot be copied: no shortcut
+            self._pool_seen = None
+        else:
+            self._pool_seen = (generation, snapshot, self.timezone_name, settings.USE_TZ, entry)
+        return entry
+
+    def connect(self) -> None:
+        self._pool_taking_back = self._pool_parked is not None
+        try:
+            super().connect()  # type: ignore[misc]
+        finally:
+            self._pool_taking_back = self._pool_took_back = False
+
+    def get_connection_params(self) -> dict[str, Any]:
+        if self._pool_taking_back:
+            return _NOT_NEEDED
+        return super().get_connection_params()  # type: ignore[misc,no-any-return]
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        entry = self._pool_entry(conn_params)
         parked = self._pool_parked() if self._pool_parked is not None else None
         self._pool_parked = None
         if parked is not None and parked.entry is entry and entry.reclaim(parked):
-            checkout = parked
-        else:
-            checkout = entry.checkout()
+            # Its own connection: its shared state is copied already.
+            self.pool_checkout = parked
+            self._pool_took_back = True
+            self._pool_skip_init = bool(parked.fairy.info.get(INITIALIZED))
+            return parked.fairy.driver_connection
+        checkout = entry.checkout()
         self.pool_checkout = checkout
-        pool_container.holders.add(self)
+        pool_container.holders.add(self)  # stays while parked: see pool_forget()
         for name in self.pool_shared_state:
             setattr(self, name, getattr(entry.factory, name))
         # Django's session set-up runs once per physical connection, not per checkout.
         self._pool_skip_init = bool(checkout.fairy.info.get(INITIALIZED))
         return checkout.fairy.driver_connection
+
+    def set_autocommit(
+        self, autocommit: bool, force_begin_transaction_with_broken_autocommit: bool = False
+    ) -> None:
+        # connect() sets autocommit as configured; a taken-back connection has it
+        # already unless the last request changed it (then Django sets it again).
+        if (
+            self._pool_took_back
+            and autocommit == self.autocommit
+            and not self.run_commit_hooks_on_set_autocommit_on
+        ):
+            self._pool_took_back = False
+            return
+        super().set_autocommit(autocommit, force_begin_transaction_with_broken_autocommit)  # type: ignore[misc]
 
     def init_connection_state(self) -> None:
         if self._pool_skip_init:  # connect() of a connection that has had it
@@ -167,7 +245,6 @@ class PooledDatabaseWrapperMixin:
             super()._close()  # type: ignore[misc]
             return
         self.pool_checkout = None
-        pool_container.holders.discard(self)
         # Closed inside atomic(), Django keeps using self.connection and expects
         # it to fail: so close it for real instead of lending it to someone else.
         reusable = (
@@ -196,5 +273,5 @@ class PooledDatabaseWrapperMixin:
 
     def pool_forget(self) -> None:
         """Drop the checkout without returning it (a forked child's copy)."""
-        self.pool_checkout = self._pool_parked = None
+        self.pool_checkout = self._pool_parked = self._pool_seen = None
         self.connection = None

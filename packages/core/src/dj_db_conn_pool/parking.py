@@ -39,7 +39,7 @@ class ParkingLot:
             or (gate is not None and (gate.waiting or gate.held > entry.pool_size))
         ):
             return False  # or someone waits, or it is an overflow connection
-        connection: Any = checkout.fairy.dbapi_connection
+        connection: Any = checkout.dbapi_connection
         try:
             if entry.engine.pool_transaction_open(connection):
                 connection.rollback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -17,7 +18,6 @@ from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from . import fork, options
 from .exceptions import PoolError, PoolTimeout
 from .gate import FairGate
-from .liveness import socket_has_news
 from .parking import ParkingLot
 
 if TYPE_CHECKING:
@@ -43,8 +43,10 @@ class Checkout:
     __slots__ = (
         "__weakref__",
         "claim",
+        "dbapi_connection",
         "entry",
         "fairy",
+        "opened_at",
         "parked_at",
         "reported",
         "returned",
@@ -55,6 +57,9 @@ class Checkout:
     def __init__(self, entry: PoolEntry, fairy: PoolProxiedConnection) -> None:
         self.entry = entry
         self.fairy = fairy
+        # Fixed for the whole loan: read once rather than through the fairy each time.
+        self.dbapi_connection = fairy.dbapi_connection
+        self.opened_at: float = fairy.info.get(OPENED_AT, time.monotonic())
         self.claim = threading.Lock()  # held while in use; released while parked
         self.claim.acquire()
         self.parked_at = 0.0
@@ -84,9 +89,12 @@ class PoolEntry:
         self.database = settings_dict.get("NAME")
         self.options = opts = options.resolve(settings_dict.get("POOL_OPTIONS"), self.alias)
         self.retired = False
-        self.counters = dict.fromkeys(
+        self._counters = dict.fromkeys(
             ("checkouts", "connections_opened", "invalidations", "timeouts", "refused"), 0
         )
+        # Checkouts that took back a parked connection, counted without a lock:
+        # next() of an itertools.count is one C call, which the GIL keeps whole.
+        self._takebacks = itertools.count()
         self.wait_total = self.wait_max = 0.0
         self._lock = threading.Lock()  # this pool's counters; never held across I/O
         self._where = (
@@ -135,9 +143,18 @@ class PoolEntry:
     def __repr__(self) -> str:
         return f"<PoolEntry {self.alias!r} database={self.database!r} {self.pool.status()}>"
 
+    @property
+    def counters(self) -> dict[str, int]:
+        """Return the counters since the pool started, as a new dict."""
+        with self._lock:
+            counters = dict(self._counters)
+        # repr() is how an itertools.count tells its next value without taking it.
+        counters["checkouts"] += int(repr(self._takebacks)[6:-1])
+        return counters
+
     def _count(self, name: str) -> None:
         with self._lock:
-            self.counters[name] += 1
+            self._counters[name] += 1
 
     # SQLAlchemy's pool calls these.
 
@@ -175,8 +192,10 @@ class PoolEntry:
             raise sa_exc.DisconnectionError(f"failed its ping: {error}") from error
 
     def _ping_if_in_doubt(self, dbapi_connection: Any, idle: float) -> Exception | None:
-        """Ping a connection idle for long or whose socket has news; return the failure."""
-        if idle < self.options["PING_INTERVAL"] and not socket_has_news(dbapi_connection):
+        """Ping a connection idle for long or that may be dead; return the failure."""
+        if idle < self.options["PING_INTERVAL"] and not self.engine.pool_may_be_dead(
+            dbapi_connection
+        ):
             return None
         try:
             self.engine.pool_ping(dbapi_connection)
@@ -190,21 +209,21 @@ class PoolEntry:
         """Take back a connection this wrapper parked; False if it is gone or unfit."""
         if not self.parking.claim(checkout) or not self._revive(checkout):
             return False
-        self._record_wait(0.0, "checkouts")
+        # A checkout that waited for nothing: count it, lock-free (see counters).
+        next(self._takebacks)
+        for observe in wait_observers:
+            self._observe(observe, 0.0)
         return True
 
     def _revive(self, checkout: Checkout) -> bool:
         """Check a parked connection before it is lent again; return it for real if unfit."""
         now = time.monotonic()
-        opened = checkout.fairy.info.get(OPENED_AT, now)
         recycle = self.options["RECYCLE"]
-        if self.retired or (recycle != -1 and now - opened > recycle):
+        if self.retired or (recycle != -1 and now - checkout.opened_at > recycle):
             self.checkin(checkout, reusable=True)  # SQLAlchemy recycles it when it is next lent
             return False
         if self.options["PRE_PING"]:
-            error = self._ping_if_in_doubt(
-                checkout.fairy.dbapi_connection, now - checkout.parked_at
-            )
+            error = self._ping_if_in_doubt(checkout.dbapi_connection, now - checkout.parked_at)
             if error is not None:
                 self.checkin(checkout, reusable=False)
                 return False
@@ -285,14 +304,17 @@ class PoolEntry:
 
     def _record_wait(self, waited: float, outcome: str) -> None:
         with self._lock:
-            self.counters[outcome] += 1
+            self._counters[outcome] += 1
             self.wait_total += waited
             self.wait_max = max(self.wait_max, waited)
         for observe in wait_observers:
-            try:
-                observe(self.alias, waited)
-            except Exception:  # a metrics bug must not fail or leak the checkout
-                logger.exception("pool %r: wait observer %r failed", self.alias, observe)
+            self._observe(observe, waited)
+
+    def _observe(self, observe: Callable[[str, float], None], waited: float) -> None:
+        try:
+            observe(self.alias, waited)
+        except Exception:  # a metrics bug must not fail or leak the checkout
+            logger.exception("pool %r: wait observer %r failed", self.alias, observe)
 
     @property
     def waiting(self) -> int:

@@ -36,10 +36,21 @@ _capsule_pointer.restype = ctypes.c_void_p
 _capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 
+_POINTER = "_dj_db_conn_pool_native"
+
+
 def _native(connection: Any) -> Any:
-    return _capsule_pointer(
-        connection._get_native_connection(), b"_mysql.connection.native_connection"
-    )
+    """Return the connection's MYSQL pointer, kept on the connection after the first time.
+
+    The MYSQL struct lives inside mysqlclient's connection object, so its address
+    holds as long as the object; once closed, _get_native_connection() raises.
+    """
+    pointer = connection.__dict__.get(_POINTER) if connection.open else None
+    if pointer is None:
+        pointer = connection.__dict__[_POINTER] = _capsule_pointer(
+            connection._get_native_connection(), b"_mysql.connection.native_connection"
+        )
+    return pointer
 
 
 def in_transaction(connection: Any) -> bool | None:
