@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import io
+import pickle
 import threading
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from jdbc_servers import mariadb_settings
 
 from conftest import TEST_DATABASE, alias
 from dj_db_conn_pool import stats
-from dj_db_conn_pool.backends.jdbc import dbapi
+from dj_db_conn_pool.backends.jdbc import dbapi, errors
 from dj_db_conn_pool.management.commands.dbpool import Command
 from integration.engines import MYSQL, Engine
 
@@ -111,6 +112,22 @@ def test_database_errors_are_djangos_by_sqlstate(mariadb: Any) -> None:
             cursor.execute("SELEKT 1")
     assert duplicate.value.args[0] == 1062  # the server's error code first, as in MySQLdb
     assert isinstance(duplicate.value.__cause__, dbapi.IntegrityError)
+
+
+def test_database_errors_pickle_with_their_whole_chain(mariadb: Any) -> None:
+    # Django's parallel test runner (with tblib), multiprocessing and task queues
+    # pickle an error with its __cause__ and __context__: no live Java object there.
+    with mariadb.cursor() as cursor, pytest.raises(ProgrammingError) as syntax:
+        cursor.execute("SELEKT 1")
+    chain: list[BaseException] = []
+    error: BaseException | None = syntax.value
+    while error is not None and len(chain) < 10:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    assert [type(e) for e in chain] == [ProgrammingError, dbapi.ProgrammingError, errors.JavaError]
+    for error in chain:
+        assert str(pickle.loads(pickle.dumps(error))) == str(error)
+    assert "java.sql.SQLSyntaxErrorException" in str(chain[-1])  # the Java stack, as text
 
 
 class Thing(models.Model):

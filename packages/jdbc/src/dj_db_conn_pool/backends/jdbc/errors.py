@@ -6,6 +6,11 @@ so on. The SQLSTATE class says which, as it does for psycopg; a Java subclass
 decides when the driver gives no SQLSTATE. The driver's error code stays the
 first argument where there is one (MySQL's 1007, Oracle's 1543, ...), as
 MySQLdb puts it, which Django's MySQL test-database creation reads.
+
+The Java exception itself does not travel with the error: a live Java object
+cannot be pickled (the JVM is in this process only), and Django's parallel test
+runner, multiprocessing and task queues pickle errors with their chain. The
+translated error's cause is a JavaError instead, its stack trace as text.
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ import jpype
 
 class Warning(Exception):
     """A database warning (PEP 249)."""
+
+
+class JavaError(Exception):
+    """A Java exception as text: its class, message and stack trace (picklable)."""
 
 
 class Error(Exception):
@@ -128,12 +137,36 @@ def translate(error: BaseException) -> Error:
     return translated
 
 
+def _java_exception(error: BaseException) -> Any:
+    """Return the Java exception in an error from JPype or JayDeBeApi, if any."""
+    candidates: list[Any] = [error, *getattr(error, "args", ()), error.__cause__]
+    return next((c for c in candidates if isinstance(c, jpype.JException)), None)
+
+
+def _as_text(java: Any) -> JavaError:
+    try:
+        trace = str(java.stacktrace())
+    except Exception:  # the JVM is going away
+        trace = f"{java.getClass().getName()}: {java.getMessage()}"
+    return JavaError(trace.rstrip())
+
+
 @contextmanager
 def translating() -> Iterator[None]:
-    """Raise the PEP 249 error for any error from the Java side."""
+    """Raise the PEP 249 error for any error from the Java side, chained to it as text."""
     try:
         yield
     except Error:
         raise
     except Exception as error:
-        raise translate(error) from error
+        translated = translate(error)
+        java = _java_exception(error)
+        if java is None:
+            raise translated from error
+        # Python makes the exception being handled the new one's __context__:
+        # the text stand-in, whose own context (the Java exception) is dropped.
+        try:
+            raise _as_text(java)
+        except JavaError as text:
+            text.__context__ = None
+            raise translated from text
