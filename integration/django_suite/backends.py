@@ -3,7 +3,33 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
+from typing import Any
+
+# The modules that exercise what a pool can break: connection set-up and
+# teardown, transactions, cursors, server-side state, test database cloning.
+CURATED = (
+    "backends", "transactions", "transaction_hooks", "queries", "basic", "model_fields",
+    "select_for_update", "db_functions", "introspection", "schema", "migrations", "test_utils",
+)  # fmt: skip
+# GeoDjango on PostGIS: the gis_tests that use the database (geometry and
+# geography columns, spatial lookups and functions, raster, migrations and
+# introspection of spatial columns), plus the backend tests (connection set-up,
+# where PostGIS registers its types). Not geos_tests and gdal_tests: they test
+# the GEOS and GDAL libraries alone.
+GIS = (
+    "backends", "gis_tests.tests", "gis_tests.geoapp", "gis_tests.geo3d", "gis_tests.distapp",
+    "gis_tests.geogapp", "gis_tests.relatedapp", "gis_tests.gis_migrations",
+    "gis_tests.inspectapp", "gis_tests.layermap", "gis_tests.geoadmin", "gis_tests.rasterapp",
+    "gis_tests.test_spatialrefsys",
+)  # fmt: skip
+
+JDBC_DBAPI_LAYERS = ("jaydebeapi", "jpype")
+# Debian's libmariadb-java; DJ_DB_CONN_POOL_JDBC_MARIADB_JAR points elsewhere
+# (as for packages/jdbc/tests).
+MARIADB_JAR_ENV = "DJ_DB_CONN_POOL_JDBC_MARIADB_JAR"
+MARIADB_JAR = "/usr/share/java/mariadb-java-client.jar"
 
 
 @dataclass(frozen=True)
@@ -11,18 +37,24 @@ class SuiteEngine:
     """One value of the hatch matrix's `engine`: a backend family on one driver."""
 
     name: str
-    family: str  # Django's backend module, and the kind of server it needs
+    family: str  # the kind of server: postgresql, postgis or mysql (servers.py)
     driver: str  # the module Django imports for it
     short: str  # in test database names, so engines can share a server
     shadowed_by: str | None = None  # a driver that Django would prefer, if installed
+    stock: str = ""  # the stock ENGINE; default django.db.backends.<family>
+    pooled: str = ""  # our ENGINE; default dj_db_conn_pool.backends.<family>
+    modules: tuple[str, ...] = CURATED  # the curated test labels
+    parallel: int = 2  # runtests.py --parallel
+    # multiprocessing's start method for --parallel workers ("": Python's default)
+    start_method: str = ""
+    jdbc_driver: str = ""  # the pooled alias connects through this JDBC driver
+    ci_servers: tuple[str, ...] = ()  # the compose services CI uses; (): all of the family
 
-    @property
-    def stock(self) -> str:
-        return f"django.db.backends.{self.family}"
-
-    @property
-    def pooled(self) -> str:
-        return f"dj_db_conn_pool.backends.{self.family}"
+    def __post_init__(self) -> None:
+        if not self.stock:
+            object.__setattr__(self, "stock", f"django.db.backends.{self.family}")
+        if not self.pooled:
+            object.__setattr__(self, "pooled", f"dj_db_conn_pool.backends.{self.family}")
 
     def check_driver(self) -> None:
         """Exit unless this environment has the driver, and only it, installed."""
@@ -33,6 +65,26 @@ class SuiteEngine:
                 f"engine {self.name!r}: {self.shadowed_by} is installed, so Django would use "
                 f"it instead of {self.driver}; use the hatch env for this engine"
             )
+        if self.jdbc_driver and not os.path.isfile(jar := mariadb_jar()):
+            raise SystemExit(
+                f"engine {self.name!r} needs MariaDB Connector/J at {jar}: apt-get install "
+                f"libmariadb-java (or set {MARIADB_JAR_ENV})"
+            )
+
+    def options(self, variant: str, jdbc_dbapi: str) -> dict[str, Any]:
+        """Return the OPTIONS of the aliases of one run."""
+        if variant != "pooled" or not self.jdbc_driver:
+            return {}
+        return {
+            "JDBC_DRIVER": self.jdbc_driver,
+            "JDBC_CLASSPATH": [mariadb_jar()],
+            "JDBC_DBAPI": jdbc_dbapi,
+        }
+
+
+def mariadb_jar() -> str:
+    """Return the path of MariaDB Connector/J's jar."""
+    return os.environ.get(MARIADB_JAR_ENV, MARIADB_JAR)
 
 
 ENGINES = {
@@ -41,5 +93,16 @@ ENGINES = {
         SuiteEngine("postgresql", "postgresql", "psycopg", "pg3"),
         SuiteEngine("postgresql-psycopg2", "postgresql", "psycopg2", "pg2", shadowed_by="psycopg"),
         SuiteEngine("mysql", "mysql", "MySQLdb", "my"),
+        SuiteEngine(
+            "postgis", "postgis", "psycopg", "gis",
+            stock="django.contrib.gis.db.backends.postgis", modules=GIS,
+        ),
+        # MariaDB through MariaDB Connector/J (not yet tried on MySQL). A Java VM
+        # does not survive fork(): --parallel workers are spawned (both runs alike).
+        SuiteEngine(
+            "jdbc-oceanbase-mysql", "mysql", "jpype", "jm",
+            pooled="dj_db_conn_pool.backends.jdbc.oceanbase.mysql",
+            start_method="spawn", jdbc_driver="org.mariadb.jdbc.Driver", ci_servers=("mariadb",),
+        ),
     )
-}
+}  # fmt: skip

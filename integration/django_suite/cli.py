@@ -11,16 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from . import compare, prepare, report, runs, sdist, servers
-from .backends import ENGINES
+from .backends import ENGINES, JDBC_DBAPI_LAYERS
 from .compare import NOT_RUN
 from .runs import BAD
 
-# The modules that exercise what a pool can break: connection set-up and
-# teardown, transactions, cursors, server-side state, test database cloning.
-CURATED = [
-    "backends", "transactions", "transaction_hooks", "queries", "basic", "model_fields",
-    "select_for_update", "db_functions", "introspection", "schema", "migrations", "test_utils",
-]  # fmt: skip
 # Regressions are rerun on their own (without --parallel) to tell order effects
 # from plain failures, unless there are more than this.
 _RERUN_MAX = 40
@@ -33,7 +27,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "fail on tests that pass with stock but not with pooled.",
     )
     parser.add_argument("--engine", required=True, choices=sorted(ENGINES))
-    parser.add_argument("modules", nargs="*", help=f"test labels (default: {' '.join(CURATED)})")
+    parser.add_argument(
+        "modules", nargs="*", help="test labels (default: the engine's curated modules)"
+    )
     parser.add_argument("--full", action="store_true", help="run the whole suite")
     parser.add_argument(
         "--server",
@@ -42,7 +38,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "installed, else local), local (`make services`), system-postgresql, "
         f"system-mariadb, or a compose service: {', '.join(servers.COMPOSE_SERVERS)}",
     )
-    parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--parallel", type=int, help="default: the engine's (2, or 1)")
+    parser.add_argument(
+        "--jdbc-dbapi",
+        choices=JDBC_DBAPI_LAYERS,
+        default=JDBC_DBAPI_LAYERS[0],
+        help="the JDBC engines' DB-API layer (OPTIONS['JDBC_DBAPI'])",
+    )
     parser.add_argument("--reports", default=str(servers.ROOT / "integration" / "reports"))
     parser.add_argument("--no-rerun", action="store_true", help="do not rerun regressions")
     parser.add_argument("--echo", action="store_true", help="show runtests.py's output")
@@ -98,15 +100,26 @@ def main(argv: list[str] | None = None) -> None:
     if not server.supports(version):
         raise SystemExit(f"Django {version} does not support server {server.name!r}")
     prepared = prepare.prepare(server, engine.driver)
-    labels = [] if args.full else (args.modules or CURATED)
+    labels = [] if args.full else (args.modules or list(engine.modules))
     name = f"django-suite-{engine.name}-django{version}" + ("-full" if args.full else "")
     if args.server != "auto":
         name += f"-{server.name}"
+    jdbc_dbapi = args.jdbc_dbapi
+    if engine.jdbc_driver and jdbc_dbapi != JDBC_DBAPI_LAYERS[0]:
+        name += f"-{jdbc_dbapi}"
     work = sdist.SUITE_CACHE / "runs" / name
     series = "".join(version.split(".")[:2])
     notes = prepared.notes
-    common = {"tests": tests, "engine": engine, "server": server, "parallel": args.parallel,
-              "test_settings": prepared.test_settings, "echo": args.echo}  # fmt: skip
+    if engine.jdbc_driver:
+        notes.append(f"The pooled backend connects through JDBC ({engine.jdbc_driver}, "
+                     f"OPTIONS['JDBC_DBAPI'] = {jdbc_dbapi!r}).")  # fmt: skip
+    if engine.start_method:
+        notes.append(f"Both runs start their --parallel workers with {engine.start_method!r} "
+                     "(a Java VM does not survive fork()).")  # fmt: skip
+    parallel = args.parallel or engine.parallel
+    common = {"tests": tests, "engine": engine, "server": server, "parallel": parallel,
+              "test_settings": prepared.test_settings, "echo": args.echo,
+              "jdbc_dbapi": jdbc_dbapi}  # fmt: skip
 
     results: dict[str, runs.Run] = {}
     for variant in ("stock", "pooled"):
@@ -138,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         server=f"{_server_label(server)} ({prepared.version})",
         notes=notes,
         modules=labels or None,
-        parallel=args.parallel,
+        parallel=parallel,
         generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         seconds=round(time.monotonic() - started, 1),
     )

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .servers import Server
+from .servers import POSTGRESQL_FAMILIES, Server
 
 PG_TEMPLATE = "djsuite_template"
 
@@ -56,6 +56,9 @@ def _postgresql(server: Server, driver: str) -> Prepared:
                 "The server lacks the pgcrypto extension: db_functions and postgres_tests "
                 "cannot set up their databases, with either backend."
             )
+        postgis = "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
+        if server.family == "postgis" and not _scalar(connection, postgis):
+            raise SystemExit(f"server {server.name!r} has no PostGIS extension")
         if _scalar(connection, "SELECT 1 FROM pg_collation WHERE collname = 'sv-x-icu'"):
             return prepared
         if not _scalar(connection, f"SELECT 1 FROM pg_database WHERE datname = '{PG_TEMPLATE}'"):
@@ -93,7 +96,7 @@ def _mysql(server: Server) -> Prepared:
 
 
 def _started_at(server: Server, driver: str) -> float:
-    if server.family == "postgresql":
+    if server.family in POSTGRESQL_FAMILIES:
         connection = _pg_connect(server, driver, "postgres")
         sql = "SELECT extract(epoch FROM pg_postmaster_start_time())"
         try:
@@ -123,6 +126,6 @@ def started_at(server: Server, driver: str, wait: float = 120) -> float:
 
 def prepare(server: Server, driver: str) -> Prepared:
     """Return the server's version and the test settings it needs."""
-    if server.family == "postgresql":
+    if server.family in POSTGRESQL_FAMILIES:
         return _postgresql(server, driver)
     return _mysql(server)

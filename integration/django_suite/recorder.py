@@ -5,6 +5,8 @@ the file named by $DJANGO_SUITE_RESULTS when the run ends (even in an
 exception), every test id with its outcome, the tracebacks of failures and
 errors, skip reasons, per-test durations (unittest reports them from Python
 3.12), the time of each stage and any exception raised outside the tests.
+$DJANGO_SUITE_START_METHOD sets how --parallel workers start (spawn: for a
+Java VM, which does not survive fork()).
 With --parallel, the workers' results are replayed into this process's
 result object, so recording here sees every test.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import multiprocessing
 import os
 import time
 import traceback
@@ -25,6 +28,8 @@ from typing import Any
 from django.test.runner import DiscoverRunner
 
 RESULTS_ENV = "DJANGO_SUITE_RESULTS"
+# multiprocessing's start method for --parallel workers, when not Python's default.
+START_METHOD_ENV = "DJANGO_SUITE_START_METHOD"
 # A test reported twice (subtests, tearDownClass errors) keeps its worst outcome.
 _RANK = {
     "passed": 0,
@@ -116,6 +121,9 @@ class RecordingRunner(DiscoverRunner):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.record = Record()
+        if method := os.environ.get(START_METHOD_ENV):
+            # Before any worker starts; Django's runner supports spawn and forkserver.
+            multiprocessing.set_start_method(method, force=True)
 
     @contextmanager
     def _stage(self, name: str) -> Iterator[None]:

@@ -13,7 +13,7 @@ from pprint import pformat
 from typing import Any
 
 from .backends import SuiteEngine
-from .recorder import RESULTS_ENV
+from .recorder import RESULTS_ENV, START_METHOD_ENV
 from .servers import ROOT, Server
 
 SETTINGS_MODULE = "djsuite_settings"
@@ -52,16 +52,23 @@ class Run:
 
 
 def settings_text(
-    engine: SuiteEngine, variant: str, server: Server, tag: str, test_settings: dict[str, str]
+    engine: SuiteEngine,
+    variant: str,
+    server: Server,
+    tag: str,
+    test_settings: dict[str, str],
+    jdbc_dbapi: str = "jaydebeapi",
 ) -> str:
     """Return a settings module: Django's test_sqlite settings, on this server and ENGINE."""
     backend = engine.pooled if variant == "pooled" else engine.stock
+    options = engine.options(variant, jdbc_dbapi)
     databases: dict[str, Any] = {}
     for alias, suffix in (("default", ""), ("other", "_other")):
         databases[alias] = {
             "ENGINE": backend,
             "NAME": f"djsuite_{tag}{suffix}",
             **server.connection(),
+            **({"OPTIONS": options} if options else {}),
             "TEST": {"NAME": f"test_djsuite_{tag}{suffix}", **test_settings},
         }
     return (
@@ -84,10 +91,11 @@ def execute(
     labels: list[str],
     parallel: int,
     echo: bool,
+    jdbc_dbapi: str = "jaydebeapi",
 ) -> Run:
     """Run runtests.py for one backend, its output logged in `work`, and load the results."""
     work.mkdir(parents=True, exist_ok=True)
-    settings = settings_text(engine, variant, server, tag, test_settings)
+    settings = settings_text(engine, variant, server, tag, test_settings, jdbc_dbapi)
     (work / f"{SETTINGS_MODULE}.py").write_text(settings)
     results = work / "results.json"
     results.unlink(missing_ok=True)
@@ -95,6 +103,8 @@ def execute(
     python_path = [str(work), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(python_path), RESULTS_ENV: str(results)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    if engine.start_method:
+        env[START_METHOD_ENV] = engine.start_method
     command = [
         sys.executable, "-u", "runtests.py", f"--settings={SETTINGS_MODULE}",
         f"--parallel={parallel}", "--noinput", "--timing", "-v", "2", *labels,

