@@ -6,8 +6,11 @@
 Three measures of the micro benchmark's request (micro.py), each on the same
 server from the same process:
 1. µs per request through the raw driver, Django's stock backend with a held
-   connection, and the pool (alias "pooled"; also with USE_LIFO=True), each
-   pool first filled to POOL_SIZE connections, blocks taking turns;
+   connection, the same backend made to connect() and close() every request
+   around one kept driver connection (the floor of any pool that gives the
+   connection back at the end of a request), and the pool (alias "pooled";
+   also with USE_LIFO=True), each pool first filled to POOL_SIZE connections,
+   blocks taking turns;
 2. wall time spent inside each step of the pooled request (Django's connect()
    and close(), the pool's checkout and checkin, SQLAlchemy's pool, the
    events), measured by wrapping those functions, no profiler;
@@ -35,6 +38,10 @@ from django.db import close_old_connections, connections
 from micro import configure
 
 POOLED = ("pooled", "pooled, USE_LIFO=True")  # as configured, and the same lending the newest
+# Django's stock backend made to connect() and close() around one kept driver
+# connection: what any pool that gives the connection back at the end of each
+# request pays before doing anything of its own.
+FLOOR = "Django's connect()/close() alone"
 TIMED = "pooled, timed"  # as configured, its pool made once the timers are in place
 # Django's methods whose time is reported (where the pooled wrapper's classes define them).
 DJANGO_STEPS = (
@@ -98,6 +105,17 @@ def fill(alias: str, size: int) -> None:
         thread.join()
 
 
+def connect_close_only(alias: str) -> None:
+    """Make this thread's wrapper of `alias` connect() and close() around one driver connection."""
+    wrapper = connections[alias]
+    wrapper.ensure_connection()
+    kept = wrapper.connection
+    wrapper.get_new_connection = lambda conn_params: kept
+    wrapper.init_connection_state = lambda: None
+    wrapper._close = lambda: None
+    wrapper.close()
+
+
 def compare(requests: int, blocks: int = 10) -> dict[str, float]:
     """Return the median µs per request of each way, blocks of them taking turns."""
     connections["held"].ensure_connection()
@@ -105,6 +123,7 @@ def compare(requests: int, blocks: int = 10) -> dict[str, float]:
     steps: dict[str, Callable[[], None]] = {
         "raw driver": lambda: raw_request(raw),
         "held connection": lambda: request("held"),
+        FLOOR: lambda: request(FLOOR),
         **{alias: functools.partial(request, alias) for alias in POOLED},
     }
     times: dict[str, list[float]] = {name: [] for name in steps}
@@ -231,12 +250,21 @@ def main() -> None:
     held = {key: value for key, value in pooled.items() if key not in ("ENGINE", "POOL_OPTIONS")}
     held.update(ENGINE=f"django.db.backends.{engine}", CONN_MAX_AGE=None)
     lifo = {**pooled, "POOL_OPTIONS": {**pooled.get("POOL_OPTIONS", {}), "USE_LIFO": True}}
-    aliases = {"default": held, "held": held, POOLED[0]: pooled, POOLED[1]: lifo, TIMED: pooled}
+    floor = {**held, "CONN_MAX_AGE": 0}
+    aliases = {
+        "default": held,
+        "held": held,
+        FLOOR: floor,
+        POOLED[0]: pooled,
+        POOLED[1]: lifo,
+        TIMED: pooled,
+    }
     configure(aliases)
     size = int(pooled.get("POOL_OPTIONS", {}).get("POOL_SIZE", 10))
     for alias in POOLED:
         fill(alias, size)
-    for alias in ("held", *POOLED):  # fill the caches
+    connect_close_only(FLOOR)
+    for alias in ("held", FLOOR, *POOLED):  # fill the caches
         per_request(functools.partial(request, alias), 1000)
 
     times = compare(args.requests)
@@ -247,7 +275,8 @@ def main() -> None:
         f"Per-request cost, single thread, {pooled['ENGINE']}, pools holding {size} "
         f"connections (median of 10 blocks of {args.requests // 10} requests, taking turns):",
         *(f"  {value:8.2f} µs  {name}" for name, value in times.items()),
-        f"  {over:8.2f} µs  pooled over held connection",
+        f"  {over:8.2f} µs  pooled over held connection, of which"
+        f" {times[FLOOR] - times['held connection']:.2f} µs are Django's connect()/close()",
         "",
         f"Wall time inside each function during pooled requests, no profiler ({args.requests} "
         "requests; inclusive, so callers contain their callees; each timed call adds ~0.2 µs):",

@@ -24,20 +24,15 @@ _mine = _Poller()
 
 
 def socket_has_news(dbapi_connection: Any) -> bool:
-    """Return True if the idle connection's socket is readable, or the connection closed.
+    """Return True if the idle connection's socket is readable, or there is none to poll.
 
     An idle client socket has nothing to read unless the server closed it,
     killed the session or sent an error; a zero-timeout poll sees that in
     about a microsecond. News is not proof of death: the caller pings to be sure.
-    A driver without fileno() (JDBC) shows no socket: only its `closed`
-    attribute tells, and otherwise the caller pings after PING_INTERVAL idle.
     """
-    fileno = getattr(dbapi_connection, "fileno", None)
-    if fileno is None:
-        return bool(getattr(dbapi_connection, "closed", False))
     try:
-        fd = fileno()  # asked every time: a closed connection raises
-    except Exception:
+        fd = dbapi_connection.fileno()  # asked every time: a closed connection raises
+    except Exception:  # closed, or no socket to look at (JDBC): only a ping tells
         return True
     mine = _mine
     if fd != mine.fd:

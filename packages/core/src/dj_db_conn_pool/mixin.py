@@ -58,6 +58,8 @@ class PooledDatabaseWrapperMixin:
         connection: Any
         settings_dict: dict[str, Any]
         errors_occurred: bool
+        health_check_enabled: bool
+        health_check_done: bool
         autocommit: bool
         run_commit_hooks_on_set_autocommit_on: bool
         in_atomic_block: bool
@@ -97,10 +99,14 @@ class PooledDatabaseWrapperMixin:
     def pool_may_be_dead(dbapi_connection: Any) -> bool:
         """Return whether an idle connection may have died, telling without a round trip.
 
-        True makes the pool ping it (PRE_PING) before lending it; False lends it
-        unless it sat idle PING_INTERVAL seconds. The default polls the driver's
-        socket (liveness.py); a driver without fileno() can only tell a
-        connection it knows is closed, so the others wait for PING_INTERVAL.
+        With PRE_PING, True makes the pool ping the connection before lending
+        it; False lends it unless it sat idle PING_INTERVAL seconds. The default
+        polls the driver's socket (liveness.py). A driver without fileno() has
+        no socket to poll, so the default says True and such connections are
+        pinged at every checkout. An engine whose driver can tell more without
+        a round trip overrides this; one that returns False (or only what the
+        driver knows locally, such as a `closed` flag) pings after PING_INTERVAL
+        idle instead, and a session killed meanwhile fails its first query.
         """
         return liveness.socket_has_news(dbapi_connection)
 
@@ -220,6 +226,9 @@ class PooledDatabaseWrapperMixin:
             self._pool_keep = None
 
     def close_if_health_check_failed(self) -> None:
+        # Called before every cursor: return at once where Django's own check does.
+        if self.connection is None or not self.health_check_enabled or self.health_check_done:
+            return
         # A close from here means the health check failed: do not lend it again.
         self._pool_keep = False
         try:
@@ -230,10 +239,12 @@ class PooledDatabaseWrapperMixin:
     def close_if_unusable_or_obsolete(self) -> None:
         # Django drops a connection after errors or with autocommit left changed
         # ("don't take chances"); so does the pool. Otherwise it is returned.
-        if self.connection is not None and (
-            self.errors_occurred or self.autocommit != self.settings_dict["AUTOCOMMIT"]
-        ):
-            self._pool_keep = False
+        if self.connection is None:  # nothing for Django to look at either
+            return
+        if not self.errors_occurred and self.autocommit == self.settings_dict["AUTOCOMMIT"]:
+            super().close_if_unusable_or_obsolete()  # type: ignore[misc]
+            return
+        self._pool_keep = False
         try:
             super().close_if_unusable_or_obsolete()  # type: ignore[misc]
         finally:

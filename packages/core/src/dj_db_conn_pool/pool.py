@@ -72,9 +72,9 @@ class Checkout:
         if not self.returned and self.entry.gate is not None:
             self.entry.gate.release_later()
 
-    def lend(self) -> None:
+    def lend(self, now: float | None = None) -> None:
         """Start a new loan: reset the leak clock, and note the stack if leaks are watched."""
-        self.since = time.monotonic()
+        self.since = time.monotonic() if now is None else now
         self.reported = False
         leak_timeout = self.entry.options["LEAK_TIMEOUT"]
         self.stack = "".join(traceback.format_stack(limit=14)) if leak_timeout else None
@@ -227,7 +227,7 @@ class PoolEntry:
             if error is not None:
                 self.checkin(checkout, reusable=False)
                 return False
-        checkout.lend()
+        checkout.lend(now)
         return True
 
     def _take_parked(self) -> Checkout | None:

@@ -1,0 +1,155 @@
+"""The take-back fast path: what a thread skips when it takes back its own parked connection."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import close_old_connections, connections
+from django.db.backends.signals import connection_created
+
+import dj_db_conn_pool
+from dj_db_conn_pool.container import pool_container
+from integration.engines import Engine
+
+
+def request_cycle(engine: Engine) -> int:
+    """One Django request with one query; return the server session that ran it."""
+    close_old_connections()
+    try:
+        with connections[engine.alias].cursor() as cursor:
+            cursor.execute(engine.backend_id_sql)
+            return int(cursor.fetchone()[0])
+    finally:
+        close_old_connections()
+
+
+def django_class(engine: Engine) -> type:
+    """Return Django's own DatabaseWrapper beneath the pooled one."""
+    pooled = type(connections[engine.alias])
+    return next(k for k in pooled.__mro__ if k.__module__.startswith("django.db.backends."))
+
+
+@pytest.fixture
+def calls(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[Any]]]:
+    """Record the calls of Django's get_connection_params() and _set_autocommit()."""
+    seen: dict[str, list[Any]] = {"params": [], "autocommit": []}
+    klass = django_class(engine)
+    get_params = klass.get_connection_params  # type: ignore[attr-defined]
+    set_autocommit = klass._set_autocommit  # type: ignore[attr-defined]
+
+    def spy_params(self: Any) -> Any:
+        seen["params"].append(self.alias)
+        return get_params(self)
+
+    def spy_autocommit(self: Any, autocommit: bool) -> None:
+        seen["autocommit"].append(autocommit)
+        set_autocommit(self, autocommit)
+
+    monkeypatch.setattr(klass, "get_connection_params", spy_params)
+    monkeypatch.setattr(klass, "_set_autocommit", spy_autocommit)
+    yield seen
+
+
+def driver_autocommit(engine: Engine) -> bool:
+    connection = connections[engine.alias].connection
+    if engine.module == "mysql":
+        return bool(connection.get_autocommit())
+    return bool(connection.autocommit)
+
+
+def test_take_back_skips_connection_params_and_autocommit(
+    engine: Engine, calls: dict[str, list[Any]]
+) -> None:
+    session = request_cycle(engine)  # opens the connection: Django's full connect()
+    assert calls["params"] and calls["autocommit"]
+    calls["params"].clear()
+    calls["autocommit"].clear()
+    assert {request_cycle(engine) for _ in range(3)} == {session}
+    assert calls == {"params": [], "autocommit": []}
+
+
+def test_autocommit_left_off_is_turned_back_on_at_take_back(
+    engine: Engine, calls: dict[str, list[Any]]
+) -> None:
+    session = request_cycle(engine)
+    connection = connections[engine.alias]
+    connection.set_autocommit(False)
+    connection.close()  # parked with autocommit off (its transaction rolled back)
+    calls["autocommit"].clear()
+    assert request_cycle(engine) == session  # taken back
+    assert calls["autocommit"] == [True]
+    connection.ensure_connection()
+    assert connection.get_autocommit() and driver_autocommit(engine)
+
+
+def test_take_back_after_settings_change_uses_the_new_pool(
+    engine: Engine, pool_options: dict[str, Any], calls: dict[str, list[Any]]
+) -> None:
+    request_cycle(engine)
+    first = [e for e in pool_container.entries() if e.alias == engine.alias]
+    pool_options["PING_INTERVAL"] = 5  # edited in place, as Django's test set-up does
+    calls["params"].clear()
+    request_cycle(engine)
+    assert calls["params"]  # the parameters were needed for the new pool
+    entries = [e for e in pool_container.entries() if e.alias == engine.alias]
+    assert len(entries) == len(first) + 1
+    assert all(e.options["PING_INTERVAL"] == 5 for e in entries if e not in first)
+
+
+def test_connection_created_is_sent_at_every_checkout_as_django_does(engine: Engine) -> None:
+    sent: list[str] = []
+
+    def receiver(sender: Any, connection: Any, **kwargs: Any) -> None:
+        sent.append(connection.alias)
+
+    request_cycle(engine)
+    connection_created.connect(receiver)
+    try:
+        for _ in range(3):
+            request_cycle(engine)  # each a take-back of the same connection
+    finally:
+        connection_created.disconnect(receiver)
+    assert sent == [engine.alias] * 3
+
+
+def test_take_backs_are_counted_as_checkouts(engine: Engine) -> None:
+    request_cycle(engine)
+    before = dj_db_conn_pool.stats(engine.alias)[engine.alias]["checkouts"]
+    for _ in range(4):
+        request_cycle(engine)
+    assert dj_db_conn_pool.stats(engine.alias)[engine.alias]["checkouts"] == before + 4
+
+
+@pytest.mark.parametrize(("may_be_dead", "pings"), [(True, 3), (False, 0)])
+def test_pool_may_be_dead_decides_the_ping_before_the_idle_time(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, may_be_dead: bool, pings: int
+) -> None:
+    pooled = type(connections[engine.alias])
+    seen: list[Any] = []
+    ping = pooled.pool_ping
+    request_cycle(engine)
+    monkeypatch.setattr(pooled, "pool_may_be_dead", staticmethod(lambda c: may_be_dead))
+    monkeypatch.setattr(pooled, "pool_ping", staticmethod(lambda c: seen.append(c) or ping(c)))
+    for _ in range(3):
+        request_cycle(engine)
+    assert len(seen) == pings
+
+
+def test_parked_connection_killed_by_the_server_is_replaced(engine: Engine) -> None:
+    session = request_cycle(engine)  # parked now
+    observer = engine.raw_connect()
+    try:
+        cursor = observer.cursor()
+        if engine.module == "mysql":
+            cursor.execute(f"KILL {session}")
+        else:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [session])
+    finally:
+        observer.close()
+    time.sleep(0.2)  # the server's goodbye reaches the socket
+    invalidations = dj_db_conn_pool.stats(engine.alias)[engine.alias]["invalidations"]
+    assert request_cycle(engine) != session
+    assert dj_db_conn_pool.stats(engine.alias)[engine.alias]["invalidations"] == invalidations + 1
