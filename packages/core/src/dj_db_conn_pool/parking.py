@@ -6,11 +6,16 @@ instead, it stays checked out (and counted against the pool's bound) but is
 free for the taking: its own thread takes it back with one lock, any other
 thread that would otherwise open a connection or wait takes it over. A lock
 per connection decides who gets it; nobody ever waits on it.
+
+The set of parked connections takes no lock of its own: add, discard and pop
+are each one C call on a set of objects hashed by identity, which the GIL (or
+a free-threaded build's per-object lock) keeps whole. A connection is used
+only by whoever holds its claim, so the set may briefly list one in use (a
+thread that finds it so passes on) but never hides one that is parked.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +29,6 @@ class ParkingLot:
     def __init__(self, entry: PoolEntry) -> None:
         self.entry = entry
         self._parked: set[Checkout] = set()
-        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._parked)
@@ -46,9 +50,10 @@ class ParkingLot:
         except Exception:
             return False  # the real return discards it
         checkout.parked_at = time.monotonic()
-        with self._lock:
-            self._parked.add(checkout)
+        # Free first, then listed: listed while still claimed, it could be popped
+        # by a thread that then fails to claim it, and stay parked unlisted.
         checkout.claim.release()
+        self._parked.add(checkout)
         if gate is not None and gate.waiting:  # a waiter queued while we parked: serve it
             self.hand_to_waiter()
         return True
@@ -57,20 +62,18 @@ class ParkingLot:
         """Take back a connection this wrapper parked, unless another thread took it."""
         if not checkout.claim.acquire(blocking=False):
             return False
-        with self._lock:
-            self._parked.discard(checkout)
+        self._parked.discard(checkout)
         return True
 
     def take_any(self) -> Checkout | None:
         """Take over any parked connection, or return None."""
         while True:
-            with self._lock:
-                if not self._parked:
-                    return None
+            try:
                 checkout = self._parked.pop()
+            except KeyError:
+                return None
             if checkout.claim.acquire(blocking=False):
-                with self._lock:  # it may have been parked again meanwhile
-                    self._parked.discard(checkout)
+                self._parked.discard(checkout)  # it may have been parked again meanwhile
                 return checkout
 
     def hand_to_waiter(self) -> None:
