@@ -130,6 +130,72 @@ def test_database_errors_pickle_with_their_whole_chain(mariadb: Any) -> None:
     assert "java.sql.SQLSyntaxErrorException" in str(chain[-1])  # the Java stack, as text
 
 
+def test_out_of_range_values_are_integrity_errors_as_with_mysqlclient(mariadb: Any) -> None:
+    # Django's MySQL backend turns these server errors (here 1690) into IntegrityError.
+    with mariadb.cursor() as cursor, pytest.raises(IntegrityError) as out_of_range:
+        cursor.execute("SELECT CAST(0 AS UNSIGNED) - 1")
+    assert out_of_range.value.args[0] == 1690
+
+
+def test_a_closed_cursor_refuses_statements(mariadb: Any) -> None:
+    cursor = mariadb.cursor()
+    cursor.close()
+    with pytest.raises(ProgrammingError):
+        cursor.execute("SELECT 1")
+
+
+def test_callproc_calls_a_stored_procedure_with_in_parameters(mariadb: Any) -> None:
+    with mariadb.cursor() as cursor:
+        cursor.execute("DROP PROCEDURE IF EXISTS jdbc_proc")
+        cursor.execute("CREATE PROCEDURE jdbc_proc(IN n INT) BEGIN SET @jdbc_proc = n * 2; END")
+        assert cursor.callproc("jdbc_proc", [21]) == [21]
+        cursor.execute("SELECT @jdbc_proc")
+        assert cursor.fetchone() == (42,)
+        cursor.execute("DROP PROCEDURE jdbc_proc")
+
+
+def test_last_executed_query_inlines_the_parameters_as_mysqlclient_does(mariadb: Any) -> None:
+    # The statement the cursor ran, not the one Django passes (execute wrappers change it).
+    with mariadb.cursor() as cursor:
+        cursor.execute("SELECT %s, %s, %s", [42, "it's", None])
+        sent = mariadb.ops.last_executed_query(cursor, "", ())
+        cursor.execute("SELECT %(a)s", {"a": b"\x01"})
+        named = mariadb.ops.last_executed_query(cursor, "", ())
+    assert (sent, named) == ("SELECT 42, 'it''s', NULL", "SELECT X'01'")
+
+
+def test_schema_statements_take_bytes_defaults_with_quotes(mariadb: Any) -> None:
+    value = b'"\'"\\'
+    with mariadb.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS jdbc_defaults")
+        cursor.execute("CREATE TABLE jdbc_defaults (id INT)")
+    with mariadb.schema_editor() as editor:
+        editor.execute("ALTER TABLE jdbc_defaults ADD COLUMN q LONGBLOB DEFAULT %s", [value])
+    with mariadb.cursor() as cursor:
+        cursor.execute("INSERT INTO jdbc_defaults (id) VALUES (1)")
+        cursor.execute("SELECT q FROM jdbc_defaults")
+        assert cursor.fetchall() == [(value,)]
+
+
+def test_introspection_reads_the_jdbc_column_types(mariadb: Any) -> None:
+    with mariadb.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS jdbc_introspected")
+        cursor.execute(
+            "CREATE TABLE jdbc_introspected (id SMALLINT AUTO_INCREMENT PRIMARY KEY, "
+            "big BIGINT UNSIGNED, number INT, flag TINYINT(1), name VARCHAR(20), body LONGTEXT, "
+            "stamp DATETIME(6), day DATE, moment TIME, ratio DOUBLE, amount DECIMAL(9, 2), "
+            "bits MEDIUMBLOB, code VARBINARY(8))"
+        )
+        description = mariadb.introspection.get_table_description(cursor, "jdbc_introspected")
+    types = {c.name: mariadb.introspection.get_field_type(c.type_code, c) for c in description}
+    assert types == {
+        "id": "SmallAutoField", "big": "PositiveBigIntegerField", "number": "IntegerField",
+        "flag": "IntegerField", "name": "CharField", "body": "TextField",
+        "stamp": "DateTimeField", "day": "DateField", "moment": "TimeField",
+        "ratio": "FloatField", "amount": "DecimalField", "bits": "TextField", "code": "CharField",
+    }  # fmt: skip
+
+
 class Thing(models.Model):
     name = models.CharField(max_length=40, unique=True)
     count = models.IntegerField(default=0)

@@ -229,15 +229,18 @@ class Cursor:
         with translating():
             self._raw = self._layer.cursor(connection._raw)
         self.statement: str | None = None  # the last statement, as sent
+        self.query: tuple[str, Any] | None = None  # the last statement and parameters, as given
         self._description: list[tuple[Any, ...]] | None = None
         self._inserted = False
+        self._closed = False
 
-    @property
-    def _executed(self) -> str | None:
-        # Django's MySQL backend reads it for connection.queries.
-        return self.statement
+    def _check_open(self) -> None:
+        # PEP 249: a closed cursor raises on any operation (the layers' would not).
+        if self._closed:
+            raise ProgrammingError("the cursor is closed")
 
     def _prepare(self, sql: str, params: Any) -> tuple[str, list[Any]]:
+        self._check_open()
         values: list[Any]
         if params is None:
             jdbc_sql, values = sql, []
@@ -252,6 +255,7 @@ class Cursor:
         return jdbc_sql, [to_java(value) for value in values]
 
     def execute(self, sql: str, params: Any = None) -> Cursor:
+        self.query = (sql, params)
         jdbc_sql, values = self._prepare(sql, params)
         self._inserted = self._dialect.insert_ids and jdbc_sql.lstrip()[:6].upper() == "INSERT"
         with translating():
@@ -262,6 +266,7 @@ class Cursor:
         rows = list(param_list)
         if not rows:
             return self
+        self.query = (sql, None)
         jdbc_sql, first = self._prepare(sql, rows[0])
         batch = [first] + [self._prepare(sql, row)[1] for row in rows[1:]]
         self._inserted = False
@@ -269,20 +274,29 @@ class Cursor:
             self._layer.executemany(self._raw, jdbc_sql, batch)
         return self
 
-    def callproc(self, procname: str, params: Sequence[Any] = ()) -> None:
-        raise NotSupportedError("callproc() is not supported by the JDBC engines")
+    def callproc(self, procname: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Call a stored procedure through JDBC's escape syntax; return the parameters.
+
+        Only IN parameters: OUT ones would need a CallableStatement.
+        """
+        marks = ", ".join(["%s"] * len(params))
+        self.execute(f"{{call {procname}({marks})}}", list(params))
+        return list(params)
 
     def fetchone(self) -> tuple[Any, ...] | None:
+        self._check_open()
         with translating():
             row = self._layer.fetchone(self._raw)
         return None if row is None else tuple(row)
 
     def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
+        self._check_open()
         with translating():
             rows = self._layer.fetchmany(self._raw, size or self.arraysize)
         return [tuple(row) for row in rows]
 
     def fetchall(self) -> list[tuple[Any, ...]]:
+        self._check_open()
         with translating():
             rows = self._layer.fetchall(self._raw)
         return [tuple(row) for row in rows]
@@ -347,6 +361,7 @@ class Cursor:
         pass
 
     def close(self) -> None:
+        self._closed = True
         with translating():
             self._layer.close(self._raw)
 
