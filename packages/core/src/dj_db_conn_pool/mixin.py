@@ -15,11 +15,6 @@ from . import liveness, options
 from .container import pool_container
 from .pool import INITIALIZED, Checkout, PoolEntry
 
-# What get_connection_params() returns while connect() takes back the wrapper's
-# parked connection: the parameters only ever serve to open a connection, and
-# the pool keeps its own copy. Read only by get_new_connection().
-_NOT_NEEDED: dict[str, Any] = {}
-
 
 class PooledDatabaseWrapperMixin:
     """Check the connection out of a pool in connect(); return it in close().
@@ -152,8 +147,9 @@ class PooledDatabaseWrapperMixin:
             and seen[3] == settings.USE_TZ
         ):
             return seen[4]
-        if conn_params is _NOT_NEEDED:
-            conn_params = super().get_connection_params()  # type: ignore[misc]
+        if self._pool_taking_back:  # connect() went without them; a new pool needs them
+            self._pool_taking_back = False
+            conn_params = self.get_connection_params()
         generation = pool_container.generation
         entry = pool_container.get(self, conn_params)
         try:
@@ -172,8 +168,10 @@ class PooledDatabaseWrapperMixin:
             self._pool_taking_back = self._pool_took_back = False
 
     def get_connection_params(self) -> dict[str, Any]:
+        # Parameters only serve to open a connection, and the pool keeps its own
+        # copy: connect() about to take back a parked connection goes without.
         if self._pool_taking_back:
-            return _NOT_NEEDED
+            return {}
         return super().get_connection_params()  # type: ignore[misc,no-any-return]
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
