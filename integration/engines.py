@@ -76,6 +76,18 @@ class Engine:
             connection.autocommit = True
             return connection
 
+    def kill_session(self, session: Any) -> None:
+        """End a server session from outside, as an administrator or a crash would."""
+        observer = self.raw_connect()
+        try:
+            cursor = observer.cursor()
+            if self.module == "mysql":
+                cursor.execute(f"KILL {int(session)}")
+            else:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [session])
+        finally:
+            observer.close()
+
     def sessions_sql(self, database: str) -> str:
         """SQL counting the server sessions connected to a database."""
         if self.module == "mysql":

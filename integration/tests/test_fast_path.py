@@ -140,15 +140,7 @@ def test_pool_may_be_dead_decides_the_ping_before_the_idle_time(
 
 def test_parked_connection_killed_by_the_server_is_replaced(engine: Engine) -> None:
     session = request_cycle(engine)  # parked now
-    observer = engine.raw_connect()
-    try:
-        cursor = observer.cursor()
-        if engine.module == "mysql":
-            cursor.execute(f"KILL {session}")
-        else:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [session])
-    finally:
-        observer.close()
+    engine.kill_session(session)
     time.sleep(0.2)  # the server's goodbye reaches the socket
     invalidations = dj_db_conn_pool.stats(engine.alias)[engine.alias]["invalidations"]
     assert request_cycle(engine) != session

@@ -263,15 +263,7 @@ def test_time_zone_change_gets_connections_in_the_new_zone(engine: Engine) -> No
 
 def test_killed_session_is_replaced_on_next_checkout(engine: Engine) -> None:
     session = request_cycle(engine)
-    observer = engine.raw_connect()
-    try:
-        cursor = observer.cursor()
-        if engine.module == "mysql":
-            cursor.execute(f"KILL {session}")
-        else:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [session])
-    finally:
-        observer.close()
+    engine.kill_session(session)
     time.sleep(0.2)
     assert request_cycle(engine) != session
     # The replacement went through Django's session set-up again.
