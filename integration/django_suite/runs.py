@@ -7,13 +7,13 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from pprint import pformat
 from typing import Any
 
 from .backends import SuiteEngine
-from .recorder import RESULTS_ENV, START_METHOD_ENV
+from .recorder import RESULTS_ENV, START_METHOD_ENV, Record
 from .servers import ROOT, Server
 
 SETTINGS_MODULE = "djsuite_settings"
@@ -21,22 +21,15 @@ BAD = frozenset({"failed", "error", "unexpected success"})
 OUTCOMES = ("passed", "failed", "error", "skipped", "expected failure", "unexpected success")
 
 
-@dataclass
-class Run:
-    """The outcome of every test of one run, and how the run went."""
+@dataclass(kw_only=True)
+class Run(Record):
+    """The outcome of every test of one run (the Record its runner wrote), and how the run went."""
 
     variant: str  # "stock" or "pooled"
     engine: str  # the ENGINE setting
     returncode: int
     seconds: float
     log: Path
-    outcomes: dict[str, str] = field(default_factory=dict)
-    tracebacks: dict[str, str] = field(default_factory=dict)
-    skip_reasons: dict[str, str] = field(default_factory=dict)
-    durations: dict[str, float] = field(default_factory=dict)
-    stages: dict[str, float] = field(default_factory=dict)
-    stage_errors: dict[str, str] = field(default_factory=dict)
-    collected: int | None = None
     recorded: bool = False  # False: runtests died before the runner wrote its results
 
     def counts(self) -> dict[str, int]:
@@ -123,8 +116,13 @@ def execute(
             if echo:
                 sys.stdout.write(line)
         returncode = process.wait()
-    run = Run(variant, engine.pooled if variant == "pooled" else engine.stock, returncode,
-              round(time.monotonic() - start, 1), log)  # fmt: skip
+    run = Run(
+        variant=variant,
+        engine=engine.pooled if variant == "pooled" else engine.stock,
+        returncode=returncode,
+        seconds=round(time.monotonic() - start, 1),
+        log=log,
+    )
     if results.exists():
         for name, value in json.loads(results.read_text(encoding="utf-8")).items():
             setattr(run, name, value)  # the fields of recorder.Record
