@@ -45,7 +45,26 @@ class _Parameter:
             ps.setObject(column, value)
 
 
-class JPypeLayer:
+class _DBAPICursorCalls:
+    """What both layers' cursors do alike: the DB-API calls with nothing to adapt."""
+
+    def executemany(self, cursor: Any, sql: str, params: list[list[Any]]) -> None:
+        cursor.executemany(sql, params)
+
+    def rowcount(self, cursor: Any) -> int:
+        return int(cursor.rowcount)
+
+    def fetchone(self, cursor: Any) -> Any:
+        return cursor.fetchone()
+
+    def fetchmany(self, cursor: Any, size: int) -> list[Any]:
+        return list(cursor.fetchmany(size))
+
+    def fetchall(self, cursor: Any) -> list[Any]:
+        return list(cursor.fetchall())
+
+
+class JPypeLayer(_DBAPICursorCalls):
     """jpype.dbapi2: reads the generated keys it asked for.
 
     It asks the driver for the statement's parameter metadata on every execute
@@ -76,26 +95,11 @@ class JPypeLayer:
     def execute(self, cursor: Any, sql: str, params: list[Any], keys: bool) -> None:
         cursor.execute(sql, params, keys=keys)
 
-    def executemany(self, cursor: Any, sql: str, params: list[list[Any]]) -> None:
-        cursor.executemany(sql, params)
-
     def result_set(self, cursor: Any) -> Any:
         return cursor.resultSet
 
-    def rowcount(self, cursor: Any) -> int:
-        return int(cursor.rowcount)
-
     def generated_key(self, cursor: Any) -> Any:
         return cursor.lastrowid
-
-    def fetchone(self, cursor: Any) -> Any:
-        return cursor.fetchone()
-
-    def fetchmany(self, cursor: Any, size: int) -> list[Any]:
-        return list(cursor.fetchmany(size))
-
-    def fetchall(self, cursor: Any) -> list[Any]:
-        return list(cursor.fetchall())
 
     def close(self, cursor: Any) -> None:
         cursor._close()  # close() raises on a cursor that is already closed
@@ -136,7 +140,7 @@ class _Readers(dict[int, Any]):
         return local.readers[column - 1](rs, column)
 
 
-class JayDeBeApiLayer:
+class JayDeBeApiLayer(_DBAPICursorCalls):
     """JayDeBeApi: statements through its cursors, NULLs bound with the dialect's type."""
 
     name = "jaydebeapi"
@@ -170,26 +174,11 @@ class JayDeBeApiLayer:
     def execute(self, cursor: Any, sql: str, params: list[Any], keys: bool) -> None:
         cursor.execute(sql, params)
 
-    def executemany(self, cursor: Any, sql: str, params: list[list[Any]]) -> None:
-        cursor.executemany(sql, params)
-
     def result_set(self, cursor: Any) -> Any:
         return cursor._rs
 
-    def rowcount(self, cursor: Any) -> int:
-        return int(cursor.rowcount)
-
     def generated_key(self, cursor: Any) -> Any:
         return None  # JayDeBeApi does not ask for generated keys
-
-    def fetchone(self, cursor: Any) -> Any:
-        return cursor.fetchone()
-
-    def fetchmany(self, cursor: Any, size: int) -> list[Any]:
-        return list(cursor.fetchmany(size))
-
-    def fetchall(self, cursor: Any) -> list[Any]:
-        return list(cursor.fetchall())
 
     def close(self, cursor: Any) -> None:
         cursor._close_last()
