@@ -43,6 +43,13 @@ def require_jar(path: str, package: str) -> str:
     return path
 
 
+def fetch(connection: Any, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+    """Run a statement through a Django connection's cursor; return every row."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
 def mariadb_settings(database: str, **options: Any) -> dict[str, Any]:
     """The settings of an alias on `make services`' MariaDB, through MariaDB Connector/J."""
     if "DJ_DB_CONN_POOL_MYSQL_HOST" not in os.environ:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, ProgrammingError, connections, models, transaction
-from jdbc_servers import mariadb_settings
+from jdbc_servers import fetch, mariadb_settings
 
 from conftest import TEST_DATABASE, alias
 from dj_db_conn_pool import stats
@@ -35,12 +35,6 @@ def mariadb(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A MySQL-mode JDBC alias on MariaDB, through each DB-API layer in turn."""
     with alias(ALIAS, mariadb_settings(TEST_DATABASE, JDBC_DBAPI=request.param)) as connection:
         yield connection
-
-
-def fetch(connection: Any, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
 
 
 def test_statements_take_django_placeholders_and_escapes(mariadb: Any) -> None:

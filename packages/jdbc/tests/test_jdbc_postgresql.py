@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.db import DataError, IntegrityError, ProgrammingError, transaction
-from jdbc_servers import postgresql_settings
+from jdbc_servers import fetch, postgresql_settings
 
 from conftest import alias
 from dj_db_conn_pool.backends.jdbc import dbapi
@@ -23,12 +23,6 @@ def postgresql(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A raw-SQL JDBC alias on PostgreSQL, through each DB-API layer in turn."""
     with alias(ALIAS, postgresql_settings(JDBC_DBAPI=request.param)) as connection:
         yield connection
-
-
-def fetch(connection: Any, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
 
 
 def test_postgresql_types_come_back_as_psycopg_returns_them(postgresql: Any) -> None:
