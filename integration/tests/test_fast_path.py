@@ -90,7 +90,10 @@ def test_take_back_after_settings_change_uses_the_new_pool(
 ) -> None:
     request_cycle(engine)
     first = [e for e in pool_container.entries() if e.alias == engine.alias]
-    pool_options["PING_INTERVAL"] = 5  # edited in place, as Django's test set-up does
+    # Edited in place, then closed, as Django's test set-up does (a dozing
+    # connection, like a held one, keeps its settings until it is closed).
+    pool_options["PING_INTERVAL"] = 5
+    connections[engine.alias].close()
     calls["params"].clear()
     request_cycle(engine)
     assert calls["params"]  # the parameters were needed for the new pool
@@ -99,7 +102,9 @@ def test_take_back_after_settings_change_uses_the_new_pool(
     assert all(e.options["PING_INTERVAL"] == 5 for e in entries if e not in first)
 
 
-def test_connection_created_is_sent_at_every_checkout_as_django_does(engine: Engine) -> None:
+def test_connection_created_is_sent_at_connect_not_when_a_dozing_connection_wakes(
+    engine: Engine,
+) -> None:
     sent: list[str] = []
 
     def receiver(sender: Any, connection: Any, **kwargs: Any) -> None:
@@ -109,10 +114,23 @@ def test_connection_created_is_sent_at_every_checkout_as_django_does(engine: Eng
     connection_created.connect(receiver)
     try:
         for _ in range(3):
-            request_cycle(engine)  # each a take-back of the same connection
+            request_cycle(engine)  # no connect(): the connection dozed on the wrapper
+        assert sent == []
+        connections[engine.alias].close()  # let go of it: the next request connects
+        request_cycle(engine)
     finally:
         connection_created.disconnect(receiver)
-    assert sent == [engine.alias] * 3
+    assert sent == [engine.alias]
+
+
+def test_close_lets_go_of_a_dozing_connection_without_taking_it_back(engine: Engine) -> None:
+    session = request_cycle(engine)
+    connection = connections[engine.alias]
+    before = dj_db_conn_pool.stats(engine.alias)[engine.alias]["checkouts"]
+    connection.close()
+    assert connection.connection is None
+    assert dj_db_conn_pool.stats(engine.alias)[engine.alias]["checkouts"] == before
+    assert request_cycle(engine) == session  # still parked: taken back by connect()
 
 
 def test_take_backs_are_counted_as_checkouts(engine: Engine) -> None:

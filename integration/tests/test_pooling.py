@@ -51,7 +51,8 @@ def count_items(engine: Engine) -> int:
 def test_requests_reuse_one_server_session(engine: Engine) -> None:
     ids = {request_cycle(engine) for _ in range(5)}
     assert len(ids) == 1
-    assert connections[engine.alias].connection is None  # returned after each request
+    # Returned after each request: it stays on the wrapper, but any thread may take it.
+    assert dj_db_conn_pool.stats(engine.alias)[engine.alias]["checked_out"] == 0
 
 
 def test_django_gets_the_driver_connection(engine: Engine) -> None:
@@ -342,3 +343,40 @@ def test_parked_connection_is_taken_over_when_the_pool_is_full(
     thread.join()
     assert seen["session"] == session and seen["waited"] < 1  # taken over, not waited for
     assert request_cycle(engine) == session  # and this thread gets it again afterwards
+
+
+def test_dozing_connection_taken_over_is_never_used_by_its_old_owner(
+    engine: Engine, pool_options: dict[str, Any]
+) -> None:
+    # After a request the connection stays on its wrapper, free for any thread
+    # to take: once another thread has, the owner's commit() must not reach it.
+    pool_options.update(POOL_SIZE=1, MAX_OVERFLOW=0, TIMEOUT=5)
+    close_old_connections()
+    make_table(engine)
+    close_old_connections()  # the connection dozes on this thread's wrapper
+    owner = connections[engine.alias]
+    inside, done = threading.Event(), threading.Event()
+
+    def other_thread() -> None:
+        close_old_connections()
+        try:
+            with transaction.atomic(using=engine.alias):
+                with connections[engine.alias].cursor() as cursor:
+                    cursor.execute("INSERT INTO pool_items (name) VALUES ('uncommitted')")
+                inside.set()
+                done.wait(10)
+                transaction.set_rollback(True, using=engine.alias)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        owner.commit()  # outside atomic(), Django commits on self.connection
+        assert owner.connection is None  # taken over: the owner let go of it
+    finally:
+        done.set()
+        thread.join()
+    assert count_items(engine) == 0
+    request_cycle(engine)  # and the owner connects again

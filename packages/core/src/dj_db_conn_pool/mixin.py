@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
+from django.utils.asyncio import async_unsafe
 
 from . import liveness, options
 from .container import pool_container
@@ -38,6 +40,13 @@ class PooledDatabaseWrapperMixin:
     # The connection this wrapper parked at its last close() (STICKY). Weak: once
     # another thread takes it over, this wrapper must not keep it alive.
     _pool_parked: weakref.ref[Checkout] | None = None
+    # Dozing (STICKY): where Django would close the connection at the end of a
+    # request, a clean connection is parked but stays on the wrapper, so that
+    # the next request skips connect() and close(), as with a held connection.
+    # Every read of self.connection, Django's or the user's, first takes it
+    # back (_pool_wake), or finds that another thread took it over and reads None.
+    _pool_dozing = False
+    _pool_conn: Any = None
     # Inside connect(): whether it may take back the parked connection, then
     # whether it did (so that Django's set-up for a new connection can be skipped).
     _pool_taking_back = False
@@ -50,18 +59,21 @@ class PooledDatabaseWrapperMixin:
     # Annotations for what the DatabaseWrapper beneath provides.
     if TYPE_CHECKING:
         alias: str
-        connection: Any
         settings_dict: dict[str, Any]
         errors_occurred: bool
         health_check_enabled: bool
         health_check_done: bool
         autocommit: bool
+        close_at: float | None
         run_commit_hooks_on_set_autocommit_on: bool
+        run_on_commit: list[Any]
         in_atomic_block: bool
         timezone_name: str
         wrap_database_errors: Any
 
         def copy(self, alias: str | None = None) -> Any: ...
+
+        def validate_thread_sharing(self) -> None: ...
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
         super().__init__(settings_dict, alias)  # type: ignore[call-arg]
@@ -73,6 +85,18 @@ class PooledDatabaseWrapperMixin:
                 f"{self.settings_dict.get('ENGINE')!r}. Remove OPTIONS['pool'] and "
                 f"size the pool with POOL_OPTIONS, or use Django's stock ENGINE."
             )
+
+    @property
+    def connection(self) -> Any:
+        """The driver connection, as in Django; a dozing one is taken back first."""
+        if self._pool_dozing:
+            self._pool_wake()
+        return self._pool_conn
+
+    @connection.setter
+    def connection(self, value: Any) -> None:
+        self._pool_dozing = False
+        self._pool_conn = value
 
     # Engine hooks: plain DB-API defaults, overridden where the driver knows better.
 
@@ -215,7 +239,13 @@ class PooledDatabaseWrapperMixin:
         if self.pool_checkout is not None:
             self.pool_checkout.fairy.info[INITIALIZED] = True
 
+    @async_unsafe
     def close(self) -> None:
+        if self._pool_dozing:  # parked already: let go of it without taking it back
+            self.validate_thread_sharing()
+            self.run_on_commit = []
+            self.connection = None  # the next connect() may still take it back
+            return
         if self._pool_keep is None:
             self._pool_keep = True
         try:
@@ -236,10 +266,14 @@ class PooledDatabaseWrapperMixin:
 
     def close_if_unusable_or_obsolete(self) -> None:
         # Django drops a connection after errors or with autocommit left changed
-        # ("don't take chances"); so does the pool. Otherwise it is returned.
-        if self.connection is None:  # nothing for Django to look at either
+        # ("don't take chances"); so does the pool. Otherwise it is returned:
+        # where Django would close it (CONN_MAX_AGE is up), it dozes.
+        if self._pool_dozing or self._pool_conn is None:  # nothing to look at
             return
         if not self.errors_occurred and self.autocommit == self.settings_dict["AUTOCOMMIT"]:
+            close_at = self.close_at
+            if close_at is not None and time.monotonic() >= close_at and self._pool_doze():
+                return
             super().close_if_unusable_or_obsolete()  # type: ignore[misc]
             return
         self._pool_keep = False
@@ -248,7 +282,43 @@ class PooledDatabaseWrapperMixin:
         finally:
             self._pool_keep = None
 
+    def _pool_doze(self) -> bool:
+        """Park a clean connection but keep it on the wrapper; False if it cannot."""
+        checkout = self.pool_checkout
+        if (
+            checkout is None
+            or self.in_atomic_block
+            or self.run_on_commit
+            or not checkout.entry.sticky
+            or not checkout.entry.parking.park(checkout)
+        ):
+            return False
+        self.pool_checkout = None
+        self._pool_parked = weakref.ref(checkout)
+        self._pool_dozing = True
+        return True
+
+    def _pool_wake(self) -> None:
+        """Take back the dozing connection, or let go of it if another thread took it."""
+        self._pool_dozing = False
+        parked = self._pool_parked() if self._pool_parked is not None else None
+        self._pool_parked = None
+        # Like a held connection, it keeps the settings it was opened with: whoever
+        # edits settings_dict in place closes the connection, as Django does.
+        if parked is None or not parked.entry.reclaim(parked):  # taken over, or unfit
+            self._pool_conn = None  # Django's next use connects, as after close()
+            return
+        self.pool_checkout = parked
+        # What Django's connect() resets: the pool has just checked the connection,
+        # and CONN_MAX_AGE counts from now (with 0, close_at has passed already).
+        self.health_check_done = True
+        max_age = self.settings_dict["CONN_MAX_AGE"]
+        if max_age:
+            self.close_at = time.monotonic() + max_age
+
     def _close(self) -> None:
+        if self._pool_dozing:  # Django's tests call _close() alone, to break a connection
+            self._pool_wake()
         checkout = self.pool_checkout
         if checkout is None:
             super()._close()  # type: ignore[misc]
@@ -262,7 +332,7 @@ class PooledDatabaseWrapperMixin:
             and not (self.errors_occurred and self.pool_connection_broken(self.connection))
         )
         entry = checkout.entry
-        if reusable and entry.options["STICKY"] and entry.parking.park(checkout):
+        if reusable and entry.sticky and entry.parking.park(checkout):
             self._pool_parked = weakref.ref(checkout)
             return
         with self.wrap_database_errors:

@@ -76,8 +76,7 @@ class Checkout:
         """Start a new loan: reset the leak clock, and note the stack if leaks are watched."""
         self.since = time.monotonic() if now is None else now
         self.reported = False
-        leak_timeout = self.entry.options["LEAK_TIMEOUT"]
-        self.stack = "".join(traceback.format_stack(limit=14)) if leak_timeout else None
+        self.stack = "".join(traceback.format_stack(limit=14)) if self.entry.leak_timeout else None
 
 
 class PoolEntry:
@@ -121,6 +120,12 @@ class PoolEntry:
         # Hands out the right to a connection in arrival order (see gate.py).
         self.gate = FairGate(opts["POOL_SIZE"] + opts["MAX_OVERFLOW"]) if bounded else None
         self.pool_size = opts["POOL_SIZE"]
+        # Options read on every take-back, as attributes rather than dict lookups.
+        self.sticky = opts["STICKY"]
+        self.leak_timeout = opts["LEAK_TIMEOUT"]
+        self._recycle = opts["RECYCLE"]
+        self._pre_ping = opts["PRE_PING"]
+        self._ping_interval = opts["PING_INTERVAL"]
         self.pool = QueuePool(
             self._connect,
             pool_size=opts["POOL_SIZE"],
@@ -193,9 +198,7 @@ class PoolEntry:
 
     def _ping_if_in_doubt(self, dbapi_connection: Any, idle: float) -> Exception | None:
         """Ping a connection idle for long or that may be dead; return the failure."""
-        if idle < self.options["PING_INTERVAL"] and not self.engine.pool_may_be_dead(
-            dbapi_connection
-        ):
+        if idle < self._ping_interval and not self.engine.pool_may_be_dead(dbapi_connection):
             return None
         try:
             self.engine.pool_ping(dbapi_connection)
@@ -211,18 +214,19 @@ class PoolEntry:
             return False
         # A checkout that waited for nothing: count it, lock-free (see counters).
         next(self._takebacks)
-        for observe in wait_observers:
-            self._observe(observe, 0.0)
+        if wait_observers:
+            for observe in wait_observers:
+                self._observe(observe, 0.0)
         return True
 
     def _revive(self, checkout: Checkout) -> bool:
         """Check a parked connection before it is lent again; return it for real if unfit."""
         now = time.monotonic()
-        recycle = self.options["RECYCLE"]
+        recycle = self._recycle
         if self.retired or (recycle != -1 and now - checkout.opened_at > recycle):
             self.checkin(checkout, reusable=True)  # SQLAlchemy recycles it when it is next lent
             return False
-        if self.options["PRE_PING"]:
+        if self._pre_ping:
             error = self._ping_if_in_doubt(checkout.dbapi_connection, now - checkout.parked_at)
             if error is not None:
                 self.checkin(checkout, reusable=False)

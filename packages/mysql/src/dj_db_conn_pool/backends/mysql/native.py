@@ -21,11 +21,13 @@ _SERVER_STATUS_IN_TRANS = 1  # mariadb_com.h
 _get_infov: Any
 _library = ctypes.CDLL(_mysql.__file__)  # its symbols include the client library's
 try:
-    _get_infov = _library.mariadb_get_infov
+    # Read at every return, and it only reads memory: called through PyDLL, which
+    # keeps the GIL (a CDLL call lets it go, and taking it back costs a thread
+    # switch when other threads wait for it).
+    _get_infov = ctypes.PyDLL(_mysql.__file__).mariadb_get_infov
 except AttributeError:  # not linked against MariaDB Connector/C
     _get_infov = None
 else:
-    _get_infov.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
     _get_infov.restype = ctypes.c_char
 _reset_connection = _library.mysql_reset_connection
 _reset_connection.argtypes = [ctypes.c_void_p]
@@ -37,6 +39,7 @@ _capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 
 _POINTER = "_dj_db_conn_pool_native"
+_PROBE = "_dj_db_conn_pool_status_probe"
 
 
 def _native(connection: Any) -> Any:
@@ -57,11 +60,20 @@ def in_transaction(connection: Any) -> bool | None:
     """Return the server's in-transaction flag, or None where it cannot be read."""
     if _get_infov is None:
         return None
-    native = _native(connection)
-    status = ctypes.c_uint(0)
-    if _get_infov(native, _MARIADB_CONNECTION_SERVER_STATUS, ctypes.byref(status)) != b"\x00":
+    # The call's arguments, made once per connection: its pointer, and where the
+    # library writes the status word.
+    probe = connection.__dict__.get(_PROBE) if connection.open else None
+    if probe is None:
+        status = ctypes.c_uint(0)
+        probe = connection.__dict__[_PROBE] = (
+            ctypes.c_void_p(_native(connection)),
+            ctypes.c_int(_MARIADB_CONNECTION_SERVER_STATUS),
+            ctypes.byref(status),
+            status,
+        )
+    if _get_infov(probe[0], probe[1], probe[2]) != b"\x00":
         return None
-    return bool(status.value & _SERVER_STATUS_IN_TRANS)
+    return bool(probe[3].value & _SERVER_STATUS_IN_TRANS)
 
 
 def reset_connection(connection: Any) -> None:
