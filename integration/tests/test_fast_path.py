@@ -11,6 +11,7 @@ from django.db import close_old_connections, connections
 from django.db.backends.signals import connection_created
 
 import dj_db_conn_pool
+from dj_db_conn_pool import pool
 from dj_db_conn_pool.container import pool_container
 from integration.engines import Engine
 
@@ -152,8 +153,23 @@ def test_pool_may_be_dead_decides_the_ping_before_the_idle_time(
     monkeypatch.setattr(pooled, "pool_may_be_dead", staticmethod(lambda c: may_be_dead))
     monkeypatch.setattr(pooled, "pool_ping", staticmethod(lambda c: seen.append(c) or ping(c)))
     for _ in range(3):
+        time.sleep(2 * pool.POLL_BYPASS)  # parked long enough to be looked at
         request_cycle(engine)
     assert len(seen) == pings
+
+
+def test_connection_back_within_the_poll_bypass_is_not_looked_at(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pooled = type(connections[engine.alias])
+    looked: list[Any] = []
+    request_cycle(engine)
+    monkeypatch.setattr(pool, "POLL_BYPASS", 60.0)  # every take-back is back-to-back
+    may_be_dead = staticmethod(lambda c: looked.append(c) or True)
+    monkeypatch.setattr(pooled, "pool_may_be_dead", may_be_dead)
+    for _ in range(3):
+        request_cycle(engine)
+    assert looked == []
 
 
 def test_parked_connection_killed_by_the_server_is_replaced(engine: Engine) -> None:
