@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connections
+from django.db import close_old_connections, connections
 from test_pooling import request_cycle
 
 import dj_db_conn_pool
@@ -338,3 +339,30 @@ def test_prometheus_close_stops_observing_and_unregisters(
     assert again.observe_wait in pool.wait_observers
     again.close()
     figures.append(f"histogram observation per checkout: {per_call * 1e6:.2f} µs")
+
+
+def test_slow_checkout_warning_tells_the_pool_state_as_stats_does(
+    engine: Engine, pool_options: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    pool_options.update(POOL_SIZE=1, MAX_OVERFLOW=0, TIMEOUT=5, SLOW_CHECKOUT=0.05)
+    close_old_connections()
+    holding = threading.Event()
+
+    def hold_for_a_moment() -> None:
+        close_old_connections()
+        with connections[engine.alias].cursor() as cursor:
+            cursor.execute("SELECT 1")
+        holding.set()
+        time.sleep(0.3)
+        close_old_connections()  # a waiter is queued: returned for real
+
+    thread = threading.Thread(target=hold_for_a_moment)
+    thread.start()
+    assert holding.wait(10)
+    with caplog.at_level(logging.WARNING, logger="dj_db_conn_pool"):
+        with connections[engine.alias].cursor() as cursor:
+            cursor.execute("SELECT 1")
+    thread.join()
+    close_old_connections()
+    (message,) = [r.getMessage() for r in caplog.records if "SLOW_CHECKOUT" in r.getMessage()]
+    assert "1 open, 1 checked out, 0 idle, 0 waiting" in message

@@ -153,7 +153,27 @@ class PoolEntry:
             event.listen(self.pool, "checkout", self._on_checkout)
 
     def __repr__(self) -> str:
-        return f"<PoolEntry {self.alias!r} database={self.database!r} {self.pool.status()}>"
+        return f"<PoolEntry {self.alias!r} database={self.database!r} {self.describe_state()}>"
+
+    def state(self) -> dict[str, int]:
+        """Return the connections now: open, checked out, idle, overflow in use, waiting."""
+        pool = self.pool
+        parked = len(self.parking)  # idle, though SQLAlchemy counts them checked out
+        return {
+            "open": pool.size() + pool.overflow(),
+            "checked_out": pool.checkedout() - parked,
+            "idle": pool.checkedin() + parked,
+            "overflow_in_use": max(pool.overflow(), 0),
+            "waiting": self.waiting,
+        }
+
+    def describe_state(self) -> str:
+        """Say state() in words, for logs."""
+        now = self.state()
+        return (
+            f"{now['open']} open, {now['checked_out']} checked out, {now['idle']} idle, "
+            f"{now['waiting']} waiting"
+        )
 
     @property
     def counters(self) -> dict[str, int]:
@@ -311,7 +331,7 @@ class PoolEntry:
                 self.alias,
                 waited,
                 slow,
-                self.pool.status(),
+                self.describe_state(),
             )
         return Checkout(self, fairy)
 

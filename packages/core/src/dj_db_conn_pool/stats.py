@@ -31,14 +31,8 @@ def stats(alias: str | None = None) -> dict[str, dict[str, Any]]:
     for entry in pool_container.entries():
         if alias is not None and entry.alias != alias:
             continue
-        pool = entry.pool
-        parked = len(entry.parking)  # idle, though SQLAlchemy counts them checked out
         figures: dict[str, Any] = {
-            "open": pool.size() + pool.overflow(),
-            "checked_out": pool.checkedout() - parked,
-            "idle": pool.checkedin() + parked,
-            "overflow_in_use": max(pool.overflow(), 0),
-            "waiting": entry.waiting,
+            **entry.state(),
             **entry.counters,
             "wait_total": entry.wait_total,
         }
