@@ -301,8 +301,11 @@ class PooledDatabaseWrapperMixin:
     def _pool_wake(self) -> None:
         """Take back the dozing connection, or let go of it if another thread took it."""
         self._pool_dozing = False
-        parked = self._pool_parked() if self._pool_parked is not None else None
+        ref = self._pool_parked
+        if ref is None:  # a thread sharing this wrapper (allow_thread_sharing) woke it
+            return
         self._pool_parked = None
+        parked = ref()
         # Like a held connection, it keeps the settings it was opened with: whoever
         # edits settings_dict in place closes the connection, as Django does.
         if parked is None or not parked.entry.reclaim(parked):  # taken over, or unfit
