@@ -239,7 +239,18 @@ class PoolEntry:
 
     def reclaim(self, checkout: Checkout) -> bool:
         """Take back a connection this wrapper parked; False if it is gone or unfit."""
-        if not self.parking.claim(checkout) or not self._revive(checkout):
+        if not self.parking.claim(checkout):
+            return False
+        now = time.monotonic()
+        idle = now - checkout.parked_at
+        if (
+            idle < POLL_BYPASS  # back at once (every request of a busy thread):
+            and idle < self._ping_interval  # what _revive() would look at is all fine
+            and not self.retired
+            and (self._recycle == -1 or now - checkout.opened_at <= self._recycle)
+        ):
+            checkout.lend(now)
+        elif not self._revive(checkout, now):
             return False
         # A checkout that waited for nothing: count it, lock-free (see counters).
         next(self._takebacks)
@@ -248,9 +259,8 @@ class PoolEntry:
                 self._observe(observe, 0.0)
         return True
 
-    def _revive(self, checkout: Checkout) -> bool:
+    def _revive(self, checkout: Checkout, now: float) -> bool:
         """Check a parked connection before it is lent again; return it for real if unfit."""
-        now = time.monotonic()
         recycle = self._recycle
         if self.retired or (recycle != -1 and now - checkout.opened_at > recycle):
             self.checkin(checkout, reusable=True)  # SQLAlchemy recycles it when it is next lent
@@ -266,7 +276,7 @@ class PoolEntry:
     def _take_parked(self) -> Checkout | None:
         """Take over a connection another wrapper parked, if there is a fit one."""
         while (checkout := self.parking.take_any()) is not None:
-            if self._revive(checkout):
+            if self._revive(checkout, time.monotonic()):
                 return checkout
         return None
 
