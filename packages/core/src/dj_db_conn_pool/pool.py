@@ -239,18 +239,7 @@ class PoolEntry:
 
     def reclaim(self, checkout: Checkout) -> bool:
         """Take back a connection this wrapper parked; False if it is gone or unfit."""
-        if not self.parking.claim(checkout):
-            return False
-        now = time.monotonic()
-        idle = now - checkout.parked_at
-        if (
-            idle < POLL_BYPASS  # back at once (every request of a busy thread):
-            and idle < self._ping_interval  # what _revive() would look at is all fine
-            and not self.retired
-            and (self._recycle == -1 or now - checkout.opened_at <= self._recycle)
-        ):
-            checkout.lend(now)
-        elif not self._revive(checkout, now):
+        if not self.parking.claim(checkout) or not self._revive(checkout, time.monotonic()):
             return False
         # A checkout that waited for nothing: count it, lock-free (see counters).
         next(self._takebacks)

@@ -37,9 +37,7 @@ class PostgreSQLPoolHooks(PooledDatabaseWrapperMixin):
 
     @staticmethod
     def pool_transaction_open(dbapi_connection: Any) -> bool:
-        if is_psycopg3:  # _transaction_status(), inline: this runs at every return
-            return int(dbapi_connection.pgconn.transaction_status) != _IDLE
-        return int(dbapi_connection.get_transaction_status()) != _IDLE
+        return _transaction_status(dbapi_connection) != _IDLE
 
     @staticmethod
     def pool_connection_broken(dbapi_connection: Any) -> bool:
