@@ -325,6 +325,32 @@ def test_not_sticky_returns_to_the_queue(engine: Engine, pool_options: dict[str,
     assert request_cycle(engine) == session
 
 
+def test_overflow_connections_are_returned_for_real_not_parked(
+    engine: Engine, pool_options: dict[str, Any]
+) -> None:
+    # Two requests at once on POOL_SIZE=1: one of them has an overflow
+    # connection, which goes back to the queue (where SQLAlchemy closes it once
+    # the queue is full) rather than staying parked: never more than POOL_SIZE parked.
+    pool_options.update(POOL_SIZE=1, MAX_OVERFLOW=1, TIMEOUT=5)
+    both = threading.Barrier(2)
+
+    def one_thread() -> None:
+        close_old_connections()
+        with connections[engine.alias].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            both.wait(10)  # the two connections are out at the same moment
+        close_old_connections()
+
+    threads = [threading.Thread(target=one_thread) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    entry = _only_entry(engine)
+    assert dj_db_conn_pool.stats(engine.alias)[engine.alias]["connections_opened"] == 2
+    assert len(entry.parking) == 1 and entry.pool.checkedin() == 1
+
+
 def test_parked_connection_is_taken_over_when_the_pool_is_full(
     engine: Engine, pool_options: dict[str, Any]
 ) -> None:

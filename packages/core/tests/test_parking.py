@@ -25,7 +25,7 @@ class FakeCheckout:
 def make_lot() -> ParkingLot:
     engine = SimpleNamespace(pool_transaction_open=lambda connection: False)
     entry: Any = SimpleNamespace(
-        retired=False, resets_session=False, gate=None, engine=engine, pool_size=8
+        retired=False, resets_session=False, sticky=True, gate=None, engine=engine, pool_size=8
     )
     return ParkingLot(entry)
 

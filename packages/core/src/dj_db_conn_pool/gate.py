@@ -21,8 +21,10 @@ class FairGate:
     """At most `capacity` holders at once; waiters are served first come, first served."""
 
     def __init__(self, capacity: int) -> None:
-        self._capacity = self._free = capacity
-        self._waiters: deque[threading.Lock] = deque()
+        self.capacity = self.free = capacity
+        # Read without the lock by the parking lot at every return (racy reads,
+        # for heuristics): attributes rather than properties, which cost a call.
+        self.waiters: deque[threading.Lock] = deque()
         self._lock = threading.Lock()
         # Permits given back by finalizers, which must not take a lock (the
         # collector may run them while this thread holds it): applied later.
@@ -31,19 +33,19 @@ class FairGate:
     @property
     def held(self) -> int:
         """Return how many permits are out now (a racy read: for heuristics)."""
-        return self._capacity - self._free
+        return self.capacity - self.free
 
     @property
     def waiting(self) -> int:
         """Return how many callers wait for a permit now."""
-        return len(self._waiters)
+        return len(self.waiters)
 
     def try_acquire(self) -> bool:
         """Take a permit if one is free and nobody waits; never wait."""
         with self._lock:
             self._adopt_orphans()
-            if self._free > 0 and not self._waiters:
-                self._free -= 1
+            if self.free > 0 and not self.waiters:
+                self.free -= 1
                 return True
         return False
 
@@ -60,14 +62,14 @@ class FairGate:
         """
         with self._lock:
             self._adopt_orphans()
-            if self._free > 0 and not self._waiters:
-                self._free -= 1
+            if self.free > 0 and not self.waiters:
+                self.free -= 1
                 return True
-            if max_waiting is not None and len(self._waiters) >= max_waiting:
+            if max_waiting is not None and len(self.waiters) >= max_waiting:
                 return None
             waiter = threading.Lock()
             waiter.acquire()
-            self._waiters.append(waiter)
+            self.waiters.append(waiter)
         if after_enqueue is not None:
             after_enqueue()
         deadline = time.monotonic() + timeout
@@ -79,7 +81,7 @@ class FairGate:
                     self._adopt_orphans()
         with self._lock:
             try:
-                self._waiters.remove(waiter)
+                self.waiters.remove(waiter)
             except ValueError:  # handed over just as the wait ran out: keep it
                 return True
         return False
@@ -100,7 +102,7 @@ class FairGate:
             self._release()
 
     def _release(self) -> None:
-        if self._waiters:
-            self._waiters.popleft().release()
+        if self.waiters:
+            self.waiters.popleft().release()
         else:
-            self._free += 1
+            self.free += 1

@@ -255,7 +255,9 @@ class PooledDatabaseWrapperMixin:
 
     def close_if_health_check_failed(self) -> None:
         # Called before every cursor: return at once where Django's own check does.
-        if self.connection is None or not self.health_check_enabled or self.health_check_done:
+        # Django calls it right after ensure_connection(), which woke a dozing
+        # connection: the attribute beneath the property will do.
+        if self._pool_conn is None or not self.health_check_enabled or self.health_check_done:
             return
         # A close from here means the health check failed: do not lend it again.
         self._pool_keep = False
@@ -289,7 +291,6 @@ class PooledDatabaseWrapperMixin:
             checkout is None
             or self.in_atomic_block
             or self.run_on_commit
-            or not checkout.entry.sticky
             or not checkout.entry.parking.park(checkout)
         ):
             return False
@@ -335,7 +336,7 @@ class PooledDatabaseWrapperMixin:
             and not (self.errors_occurred and self.pool_connection_broken(self.connection))
         )
         entry = checkout.entry
-        if reusable and entry.sticky and entry.parking.park(checkout):
+        if reusable and entry.parking.park(checkout):
             self._pool_parked = weakref.ref(checkout)
             return
         with self.wrap_database_errors:

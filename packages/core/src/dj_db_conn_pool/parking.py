@@ -29,6 +29,10 @@ class ParkingLot:
     def __init__(self, entry: PoolEntry) -> None:
         self.entry = entry
         self._parked: set[Checkout] = set()
+        # A permit returned while fewer than this many are free belongs to an
+        # overflow connection (more than POOL_SIZE out), which is never parked.
+        gate = entry.gate
+        self._overflow_below = gate.capacity - entry.pool_size if gate is not None else 0
 
     def __len__(self) -> int:
         return len(self._parked)
@@ -38,9 +42,10 @@ class ParkingLot:
         entry = self.entry
         gate = entry.gate
         if (
-            entry.retired
+            not entry.sticky
+            or entry.retired
             or entry.resets_session  # the reset happens on the real return
-            or (gate is not None and (gate.waiting or gate.held > entry.pool_size))
+            or (gate is not None and (gate.waiters or gate.free < self._overflow_below))
         ):
             return False  # or someone waits, or it is an overflow connection
         connection: Any = checkout.dbapi_connection
@@ -54,7 +59,7 @@ class ParkingLot:
         # by a thread that then fails to claim it, and stay parked unlisted.
         checkout.claim.release()
         self._parked.add(checkout)
-        if gate is not None and gate.waiting:  # a waiter queued while we parked: serve it
+        if gate is not None and gate.waiters:  # a waiter queued while we parked: serve it
             self.hand_to_waiter()
         return True
 

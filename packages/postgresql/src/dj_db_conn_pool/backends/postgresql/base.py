@@ -22,12 +22,18 @@ from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
 _IDLE = 0  # TransactionStatus.IDLE in psycopg 3, TRANSACTION_STATUS_IDLE in psycopg2
 
 
-# libpq's transaction status as a plain int, read at every return: psycopg 3's
-# `info.transaction_status` builds an info object and an enum (about 1 µs).
-def _transaction_status(dbapi_connection: Any) -> int:
-    if is_psycopg3:
-        return int(dbapi_connection.pgconn.transaction_status)
-    return int(dbapi_connection.get_transaction_status())
+# Whether libpq's transaction status is other than idle, read at every return:
+# one call, picked for the driver once (psycopg 3's `info.transaction_status`
+# would build an info object and an enum, about 1 µs).
+if is_psycopg3:
+
+    def _transaction_open(dbapi_connection: Any) -> bool:
+        return int(dbapi_connection.pgconn.transaction_status) != _IDLE
+
+else:
+
+    def _transaction_open(dbapi_connection: Any) -> bool:
+        return int(dbapi_connection.get_transaction_status()) != _IDLE
 
 
 class PostgreSQLPoolHooks(PooledDatabaseWrapperMixin):
@@ -35,9 +41,7 @@ class PostgreSQLPoolHooks(PooledDatabaseWrapperMixin):
 
     pool_shared_state = ("isolation_level",)
 
-    @staticmethod
-    def pool_transaction_open(dbapi_connection: Any) -> bool:
-        return _transaction_status(dbapi_connection) != _IDLE
+    pool_transaction_open = staticmethod(_transaction_open)
 
     @staticmethod
     def pool_connection_broken(dbapi_connection: Any) -> bool:
@@ -46,7 +50,7 @@ class PostgreSQLPoolHooks(PooledDatabaseWrapperMixin):
     @staticmethod
     def pool_ping(dbapi_connection: Any) -> None:
         PooledDatabaseWrapperMixin.pool_ping(dbapi_connection)
-        if _transaction_status(dbapi_connection) != _IDLE:
+        if _transaction_open(dbapi_connection):
             dbapi_connection.rollback()
 
     @staticmethod
