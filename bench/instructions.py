@@ -6,7 +6,7 @@ Rates on a shared machine move by ±10% between two processes of the same
 configuration (measured: a second held-connection process ran at 0.93-1.12x
 the first over 16 alternating rounds), more than the pool's own cost. This
 counts the instructions the client process executes per micro.py request,
-under valgrind (Debian's `valgrind`): the same figure every run, to ±1%.
+under valgrind (Debian's `valgrind`): the same figure every run, to ±2%.
 Each configuration runs 300 and 1,300 requests after a warm-up (two processes
 at once), and the difference is divided by 1,000, so start-up cancels out. It counts user-space
 instructions only: not time, not the kernel, not cache misses; a ratio near
