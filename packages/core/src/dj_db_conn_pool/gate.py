@@ -31,11 +31,6 @@ class FairGate:
         self._orphans: deque[None] = deque()
 
     @property
-    def held(self) -> int:
-        """Return how many permits are out now (a racy read: for heuristics)."""
-        return self.capacity - self.free
-
-    @property
     def waiting(self) -> int:
         """Return how many callers wait for a permit now."""
         return len(self.waiters)
