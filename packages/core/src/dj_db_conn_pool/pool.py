@@ -254,10 +254,8 @@ class PoolEntry:
         if self.retired or (recycle != -1 and now - checkout.opened_at > recycle):
             self.checkin(checkout, reusable=True)  # SQLAlchemy recycles it when it is next lent
             return False
-        idle = now - checkout.parked_at
-        # Back within POLL_BYPASS (and PING_INTERVAL): lent as is, without a call.
-        if self._pre_ping and (idle >= POLL_BYPASS or idle >= self._ping_interval):
-            error = self._ping_if_in_doubt(checkout.dbapi_connection, idle)
+        if self._pre_ping:
+            error = self._ping_if_in_doubt(checkout.dbapi_connection, now - checkout.parked_at)
             if error is not None:
                 self.checkin(checkout, reusable=False)
                 return False
