@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connections
 
 from conftest import TEST_DATABASE, alias_settings
-from dj_db_conn_pool.backends.mysql.native import in_transaction
+from dj_db_conn_pool.backends.mysql.native import transaction_open
 from integration.engines import Engine
 from integration.missing_driver import import_error
 
@@ -20,17 +20,17 @@ def test_in_transaction_flag_follows_the_server(mysql: Engine) -> None:
     raw = mysql.raw_connect(TEST_DATABASE)
     try:
         cursor = raw.cursor()
-        assert in_transaction(raw) is False
+        assert transaction_open(raw) is False
         cursor.execute("BEGIN")
-        assert in_transaction(raw) is True
+        assert transaction_open(raw) is True
         raw.rollback()
-        assert in_transaction(raw) is False
+        assert transaction_open(raw) is False
         cursor.execute("CREATE TABLE IF NOT EXISTS flag_probe (x INT) ENGINE=InnoDB")
         raw.autocommit(False)
         cursor.execute("SELECT 1")  # touches no table: InnoDB opens no transaction yet
-        assert in_transaction(raw) is False
+        assert transaction_open(raw) is False
         cursor.execute("SELECT * FROM flag_probe")
-        assert in_transaction(raw) is True
+        assert transaction_open(raw) is True
     finally:
         raw.close()
 

@@ -29,9 +29,14 @@ class ParkingLot:
     def __init__(self, entry: PoolEntry) -> None:
         self.entry = entry
         self._parked: set[Checkout] = set()
+        # What park() asks at every return, fixed for the pool's life: read once.
+        # Nothing is parked without STICKY, nor with RESET_ON_RETURN="session"
+        # (the reset happens on the real return).
+        self._enabled = entry.sticky and not entry.resets_session
+        self._transaction_open = entry.engine.pool_transaction_open
+        self._gate = gate = entry.gate
         # A permit returned while fewer than this many are free belongs to an
         # overflow connection (more than POOL_SIZE out), which is never parked.
-        gate = entry.gate
         self._overflow_below = gate.capacity - entry.pool_size if gate is not None else 0
 
     def __len__(self) -> int:
@@ -39,18 +44,16 @@ class ParkingLot:
 
     def park(self, checkout: Checkout) -> bool:
         """Keep a returned connection parked; False if it must go back to the queue."""
-        entry = self.entry
-        gate = entry.gate
+        gate = self._gate
         if (
-            not entry.sticky
-            or entry.retired
-            or entry.resets_session  # the reset happens on the real return
+            not self._enabled
+            or self.entry.retired
             or (gate is not None and (gate.waiters or gate.free < self._overflow_below))
         ):
             return False  # or someone waits, or it is an overflow connection
         connection: Any = checkout.dbapi_connection
         try:
-            if entry.engine.pool_transaction_open(connection):
+            if self._transaction_open(connection):
                 connection.rollback()
         except Exception:
             return False  # the real return discards it

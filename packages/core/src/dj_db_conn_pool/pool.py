@@ -130,7 +130,8 @@ class PoolEntry:
         # Options read on every take-back, as attributes rather than dict lookups.
         self.sticky = opts["STICKY"]
         self.leak_timeout = opts["LEAK_TIMEOUT"]
-        self._recycle = opts["RECYCLE"]
+        # RECYCLE as the age past which a parked connection is not lent (-1: none).
+        self._max_age = float("inf") if opts["RECYCLE"] == -1 else opts["RECYCLE"]
         self._pre_ping = opts["PRE_PING"]
         self._ping_interval = opts["PING_INTERVAL"]
         self.pool = QueuePool(
@@ -250,8 +251,7 @@ class PoolEntry:
 
     def _revive(self, checkout: Checkout, now: float) -> bool:
         """Check a parked connection before it is lent again; return it for real if unfit."""
-        recycle = self._recycle
-        if self.retired or (recycle != -1 and now - checkout.opened_at > recycle):
+        if self.retired or now - checkout.opened_at > self._max_age:
             self.checkin(checkout, reusable=True)  # SQLAlchemy recycles it when it is next lent
             return False
         if self._pre_ping:
@@ -259,7 +259,8 @@ class PoolEntry:
             if error is not None:
                 self.checkin(checkout, reusable=False)
                 return False
-        checkout.lend(now)
+        if self.leak_timeout:  # the leak clock: only the LEAK_TIMEOUT watcher reads it
+            checkout.lend(now)
         return True
 
     def _take_parked(self) -> Checkout | None:

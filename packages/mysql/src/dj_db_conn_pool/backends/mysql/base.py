@@ -21,10 +21,7 @@ from . import native
 
 
 class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
-    @staticmethod
-    def pool_transaction_open(dbapi_connection: Any) -> bool:
-        flag = native.in_transaction(dbapi_connection)
-        return True if flag is None else flag
+    pool_transaction_open = staticmethod(native.transaction_open)
 
     @staticmethod
     def pool_connection_broken(dbapi_connection: Any) -> bool:

@@ -11,11 +11,13 @@
 from __future__ import annotations
 
 import ctypes
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from MySQLdb import _mysql
 
-_MARIADB_CONNECTION_SERVER_STATUS = 30  # enum mariadb_value in mysql.h
+_SERVER_STATUS = ctypes.c_int(30)  # MARIADB_CONNECTION_SERVER_STATUS, enum mariadb_value in mysql.h
 _SERVER_STATUS_IN_TRANS = 1  # mariadb_com.h
 
 _get_infov: Any
@@ -28,7 +30,7 @@ try:
 except AttributeError:  # not linked against MariaDB Connector/C
     _get_infov = None
 else:
-    _get_infov.restype = ctypes.c_char
+    _get_infov.restype = ctypes.c_ubyte  # my_bool: 0 on success
 _reset_connection = _library.mysql_reset_connection
 _reset_connection.argtypes = [ctypes.c_void_p]
 _reset_connection.restype = ctypes.c_int
@@ -56,24 +58,31 @@ def _native(connection: Any) -> Any:
     return pointer
 
 
-def in_transaction(connection: Any) -> bool | None:
-    """Return the server's in-transaction flag, or None where it cannot be read."""
-    if _get_infov is None:
-        return None
-    # The call's arguments, made once per connection: its pointer, and where the
-    # library writes the status word.
-    probe = connection.__dict__.get(_PROBE) if connection.open else None
-    if probe is None:
-        status = ctypes.c_uint(0)
-        probe = connection.__dict__[_PROBE] = (
-            ctypes.c_void_p(_native(connection)),
-            ctypes.c_int(_MARIADB_CONNECTION_SERVER_STATUS),
-            ctypes.byref(status),
-            status,
-        )
-    if _get_infov(probe[0], probe[1], probe[2]) != b"\x00":
-        return None
-    return bool(probe[3].value & _SERVER_STATUS_IN_TRANS)
+def _probe(connection: Any) -> tuple[Callable[[], int], ctypes.c_uint]:
+    """Make the connection's flag reader, once: the call with its arguments bound, and
+    where the library writes the status word. Bound, the call costs less than half
+    of one that passes its arguments each time (about 0.3 against 0.7 µs here)."""
+    status = ctypes.c_uint(0)
+    read = functools.partial(
+        _get_infov, ctypes.c_void_p(_native(connection)), _SERVER_STATUS, ctypes.byref(status)
+    )
+    probe = connection.__dict__[_PROBE] = (read, status)
+    return probe
+
+
+if _get_infov is not None:
+
+    def transaction_open(connection: Any) -> bool:
+        """Return the server's in-transaction flag; True where it cannot be read."""
+        probe = connection.__dict__.get(_PROBE) if connection.open else None
+        read, status = probe if probe is not None else _probe(connection)
+        return bool(read() or status.value & _SERVER_STATUS_IN_TRANS)  # read() != 0: failed
+
+else:  # not MariaDB Connector/C: the flag is unknown, so roll back on every return
+
+    def transaction_open(connection: Any) -> bool:
+        """Return True: a transaction may be open."""
+        return True
 
 
 def reset_connection(connection: Any) -> None:
