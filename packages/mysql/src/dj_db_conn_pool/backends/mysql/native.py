@@ -72,15 +72,15 @@ def _probe(connection: Any) -> tuple[Callable[[], int], ctypes.c_uint]:
 
 if _get_infov is not None:
 
-    def transaction_open(connection: Any) -> bool:
+    def transaction_open(dbapi_connection: Any) -> bool:
         """Return the server's in-transaction flag; True where it cannot be read."""
-        probe = connection.__dict__.get(_PROBE) if connection.open else None
-        read, status = probe if probe is not None else _probe(connection)
+        probe = dbapi_connection.__dict__.get(_PROBE) if dbapi_connection.open else None
+        read, status = probe if probe is not None else _probe(dbapi_connection)
         return bool(read() or status.value & _SERVER_STATUS_IN_TRANS)  # read() != 0: failed
 
 else:  # not MariaDB Connector/C: the flag is unknown, so roll back on every return
 
-    def transaction_open(connection: Any) -> bool:
+    def transaction_open(dbapi_connection: Any) -> bool:
         """Return True: a transaction may be open."""
         return True
 
