@@ -1,6 +1,6 @@
 """Client instructions per request: our pool against the held connection, without the noise.
 
-    python bench/instructions.py [--drivers psycopg,psycopg2,mysqlclient] [--baseline DIR]
+    python bench/instructions.py [--drivers psycopg,psycopg2,mysqlclient] [--baseline DIR] [--idle]
 
 Rates on a shared machine move by ±10% between two processes of the same
 configuration (measured: a second held-connection process ran at 0.93-1.12x
@@ -11,6 +11,10 @@ Each configuration runs 300 and 1,300 requests after a warm-up (two processes
 at once), and the difference is divided by 1,000, so start-up cancels out. It counts user-space
 instructions only: not time, not the kernel, not cache misses; a ratio near
 1 here is the floor for the rate ratio, not a promise of it.
+
+Requests run back to back, as in micro.py, where a parked connection is
+lent again within POLL_BYPASS and skips the socket poll; --idle counts them
+as if each came after a pause (a web server's usual case), poll included.
 
 --baseline DIR adds our pool from another source tree, as in quick.py. Runs in
 the hatch env `bench` with .services/env exported (`hatch run bench:python
@@ -33,12 +37,18 @@ HERE = Path(__file__).resolve().parent
 FEW, MANY, WARM_UP = 300, 1300, 200
 
 
-def child(requests: int) -> None:
+def child(requests: int, poll_bypass: float) -> None:
     """Run `requests` micro.py requests after a warm-up (inside valgrind)."""
     import gc
 
     import micro
 
+    from dj_db_conn_pool import pool
+
+    # Slowed down some 50 times, every parked connection would sit idle past
+    # POLL_BYPASS (1 ms) and get the socket poll, which back-to-back requests
+    # skip natively: POLL_BYPASS is set here to what the run counts.
+    pool.POLL_BYPASS = poll_bypass
     micro.configure()
     for _ in range(WARM_UP):
         micro.one_request()
@@ -48,7 +58,13 @@ def child(requests: int) -> None:
         micro.one_request()
 
 
-def count(python: str, database: dict[str, object], requests: int, tree: Path | None = None) -> int:
+def count(
+    python: str,
+    database: dict[str, object],
+    requests: int,
+    poll_bypass: float,
+    tree: Path | None = None,
+) -> int:
     """Return the instructions valgrind counted for a whole child run."""
     env = {**os.environ, "DJPOOL_BENCH_DATABASE": json.dumps(database), "PYTHONHASHSEED": "0"}
     if tree is not None:
@@ -59,6 +75,7 @@ def count(python: str, database: dict[str, object], requests: int, tree: Path | 
         [
             *("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"),
             *(python, str(HERE / "instructions.py"), "--child", str(requests)),
+            *("--poll-bypass", str(poll_bypass)),
         ],
         env=env,
         cwd=HERE,
@@ -77,11 +94,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--drivers", default="psycopg,psycopg2,mysqlclient")
     parser.add_argument("--baseline", type=Path, help="another source tree of this repo")
+    parser.add_argument(
+        "--idle",
+        action="store_true",
+        help="count requests as if each came after a pause, socket poll included "
+        "(by default: back to back, as micro.py runs them)",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--poll-bypass", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:  # inside valgrind, in the driver's env: micro.py only
-        child(args.child)
+        child(args.child, args.poll_bypass)
         return
+    poll_bypass = 0.0 if args.idle else 60.0
     from concurrent.futures import ThreadPoolExecutor
 
     from configs import DRIVERS, configurations
@@ -98,10 +123,11 @@ def main() -> None:
         ]
         if args.baseline is not None:
             runs.append(("baseline", configs["ours"].database, args.baseline.resolve()))
-        print(f"{driver.label}: client instructions per request")
+        pace = "each after a pause (socket poll)" if args.idle else "back to back"
+        print(f"{driver.label}: client instructions per request, {pace}")
         held = 0.0
         for key, database, tree in runs:
-            counted = functools.partial(count, python, database, tree=tree)
+            counted = functools.partial(count, python, database, poll_bypass=poll_bypass, tree=tree)
             with ThreadPoolExecutor(2) as both:
                 few, many = both.map(counted, (FEW, MANY))
             per_request = (many - few) / (MANY - FEW)

@@ -58,15 +58,17 @@ def main() -> None:
         if driver.env not in pythons:
             pythons[driver.env] = prepare_env(driver.env)["python"]
         configs = {c.key: c for c in configurations(driver) if c.key in ("held", "ours")}
-        workers = {key: MicroWorker(pythons[driver.env], c) for key, c in configs.items()}
-        if args.baseline is not None:
-            workers["baseline"] = baseline_worker(
-                pythons[driver.env], configs["ours"], args.baseline.resolve()
-            )
+        keys = [*configs, *(["baseline"] if args.baseline is not None else [])]
         results: dict[tuple[str, int], list[dict[str, Any]]] = {}
         dropped = 0
-        try:
-            for _ in range(args.rounds):
+        for _ in range(args.rounds):
+            # Fresh processes every round, as in run.py: a process's luck is ±10%.
+            workers = {key: MicroWorker(pythons[driver.env], c) for key, c in configs.items()}
+            if args.baseline is not None:
+                workers["baseline"] = baseline_worker(
+                    pythons[driver.env], configs["ours"], args.baseline.resolve()
+                )
+            try:
                 for threads in (1, 8):
                     turn = {
                         key: worker.measure(threads, args.seconds)
@@ -77,9 +79,9 @@ def main() -> None:
                         continue
                     for key, result in turn.items():
                         results.setdefault((key, threads), []).append(result)
-        finally:
-            for worker in workers.values():
-                worker.close()
+            finally:
+                for worker in workers.values():
+                    worker.close()
         print(
             f"{driver.label} ({args.rounds} rounds of {args.seconds}s, taking turns; "
             f"{dropped} turns dropped for errors)"
@@ -89,7 +91,7 @@ def main() -> None:
             if ("held", threads) not in results:
                 continue
             held = results[("held", threads)]
-            for key in workers:
+            for key in keys:
                 mine = results[(key, threads)]
                 rate = statistics.median(r["rate"] for r in mine)
                 ratio = statistics.median(

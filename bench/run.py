@@ -219,32 +219,50 @@ class MicroWorker:
         self.process.wait(30)
 
 
+def start_workers(
+    pythons: dict[str, str], driver: Driver
+) -> tuple[dict[str, MicroWorker], dict[str, str]]:
+    """Start one micro.py worker per configuration; return them, and those that failed to start."""
+    workers: dict[str, MicroWorker] = {}
+    failed: dict[str, str] = {}
+    for config in configurations(driver):
+        try:
+            workers[config.key] = MicroWorker(pythons[config.env], config)
+        except Exception as error:  # reported as a failed configuration, the rest go on
+            log(f"micro {driver.key}: {config.key} did not start: {error}")
+            failed[config.key] = str(error)
+    return workers, failed
+
+
 def run_micro(
     pythons: dict[str, str], drivers: list[Driver], rounds: int, seconds: float
 ) -> list[dict[str, Any]]:
-    """Measure every driver's configurations, round-robin; return one record per measurement."""
+    """Measure every driver's configurations, round-robin; return one record per measurement.
+
+    Every round has fresh worker processes: two processes of one configuration
+    differ by up to ±10% here (bench/README.md), so one process per
+    configuration for the whole run would carry its luck into every round.
+    """
     records: list[dict[str, Any]] = []
     for driver in drivers:
-        workers: dict[str, MicroWorker] = {}
-        for config in configurations(driver):
-            log(f"micro {driver.key}: starting {config.key}")
+        for number in range(rounds):
+            log(f"micro {driver.key}: round {number + 1}/{rounds}")
+            workers, failed = start_workers(pythons, driver)
+            if number == 0:
+                records += [
+                    {"driver": driver.key, "config": key, "failed": error}
+                    for key, error in failed.items()
+                ]
             try:
-                workers[config.key] = MicroWorker(pythons[config.env], config)
-            except Exception as error:  # reported as a failed configuration, the rest go on
-                log(f"micro {driver.key}: {config.key} did not start: {error}")
-                records.append({"driver": driver.key, "config": config.key, "failed": str(error)})
-        try:
-            for number in range(rounds):
-                log(f"micro {driver.key}: round {number + 1}/{rounds}")
                 for threads in (1, 8):
                     for key, worker in workers.items():
                         result = worker.measure(threads, seconds)
                         records.append(
                             {"driver": driver.key, "config": key, "round": number, **result}
                         )
-        finally:
-            for worker in workers.values():
-                worker.close()
+            finally:
+                for worker in workers.values():
+                    worker.close()
     return records
 
 
