@@ -59,9 +59,11 @@ def _native(connection: Any) -> Any:
 
 
 def _probe(connection: Any) -> tuple[Callable[[], int], ctypes.c_uint]:
-    """Make the connection's flag reader, once: the call with its arguments bound, and
-    where the library writes the status word. Bound, the call costs less than half
-    of one that passes its arguments each time (about 0.3 against 0.7 µs here)."""
+    """Make the connection's flag reader, once: the call and where it writes the status word.
+
+    The call has its arguments bound, so ctypes does not take them apart on
+    every return (timeit here: about 0.26 against 0.49 µs a call).
+    """
     status = ctypes.c_uint(0)
     read = functools.partial(
         _get_infov, ctypes.c_void_p(_native(connection)), _SERVER_STATUS, ctypes.byref(status)
