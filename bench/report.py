@@ -184,7 +184,7 @@ def markdown(results: Record) -> str:
     if "micro" in results:
         sections += [
             "## Micro: Django's request cycle around one `SELECT 1`",
-            f"One process per configuration; {settings['micro_rounds']} rounds of "
+            f"Fresh worker processes, one per configuration, every round; {settings['micro_rounds']} rounds of "
             f"{settings['micro_seconds']:g}s per configuration and thread count, configurations "
             "taking turns. req/s: median; x held: median of each round's ratio to the held "
             "connection of the same round (so not always the ratio of the medians); µs/req "
