@@ -184,8 +184,9 @@ def markdown(results: Record) -> str:
     if "micro" in results:
         sections += [
             "## Micro: Django's request cycle around one `SELECT 1`",
-            f"Fresh worker processes, one per configuration, every round; {settings['micro_rounds']} rounds of "
-            f"{settings['micro_seconds']:g}s per configuration and thread count, configurations "
+            "Fresh worker processes, one per configuration, every round; "
+            f"{settings['micro_rounds']} rounds of {settings['micro_seconds']:g}s per "
+            "configuration and thread count, configurations "
             "taking turns. req/s: median; x held: median of each round's ratio to the held "
             "connection of the same round (so not always the ratio of the medians); µs/req "
             "over held: what the configuration adds to one request (single thread), taken "
