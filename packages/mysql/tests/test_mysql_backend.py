@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+
+import pytest
 from django.db import connections
 
 from conftest import TEST_DATABASE, alias_settings
+from dj_db_conn_pool.backends.mysql import native
 from dj_db_conn_pool.backends.mysql.native import transaction_open
 from integration.engines import Engine
 from integration.missing_driver import import_error
@@ -19,17 +23,41 @@ def test_missing_driver_says_what_to_install() -> None:
 def test_in_transaction_flag_follows_the_server(mysql: Engine) -> None:
     raw = mysql.raw_connect(TEST_DATABASE)
     try:
+        # Connector/C here: the word is read in place, and the call agrees with it.
+        assert isinstance(native.status_word(raw), ctypes.c_uint)
+        call = native._Asked(native._native(raw))
+
+        def flag() -> bool:
+            readings = {transaction_open(raw), bool(call.value & native._SERVER_STATUS_IN_TRANS)}
+            assert len(readings) == 1, "the struct and the call disagree"
+            return readings.pop()
+
         cursor = raw.cursor()
-        assert transaction_open(raw) is False
+        assert flag() is False
         cursor.execute("BEGIN")
-        assert transaction_open(raw) is True
+        assert flag() is True
         raw.rollback()
-        assert transaction_open(raw) is False
+        assert flag() is False
         cursor.execute("CREATE TABLE IF NOT EXISTS flag_probe (x INT) ENGINE=InnoDB")
         raw.autocommit(False)
         cursor.execute("SELECT 1")  # touches no table: InnoDB opens no transaction yet
-        assert transaction_open(raw) is False
+        assert flag() is False
         cursor.execute("SELECT * FROM flag_probe")
+        assert flag() is True
+    finally:
+        raw.close()
+
+
+def test_status_word_is_asked_for_where_the_struct_does_not_fit(
+    mysql: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = mysql.raw_connect(TEST_DATABASE)
+    try:
+        pointer = native._native(raw)
+        assert native._find_status(raw, pointer, (10**9, 0, 0, 0)) is None  # no such neighbours
+        monkeypatch.setattr(native, "_status_offset", 0)  # where the word is not
+        assert isinstance(native.status_word(raw), native._Asked)
+        raw.cursor().execute("BEGIN")
         assert transaction_open(raw) is True
     finally:
         raw.close()

@@ -1,8 +1,12 @@
-"""Two calls into the client library that mysqlclient does not expose.
+"""What the pool reads from the client library that mysqlclient does not expose.
 
 - The server's in-transaction flag, without a round trip: every OK packet from
-  the server carries a status word, which the client library keeps; MariaDB
-  Connector/C hands it out through mariadb_get_infov(). Built against Oracle's
+  the server carries a status word, which the client library keeps in its
+  MYSQL struct; MariaDB Connector/C hands it out through mariadb_get_infov().
+  A ctypes call costs a few µs at every return in a real request loop (its
+  code runs cold after each wait on the server), so the word is read where it
+  lies, in mysqlclient's own copy of the struct, once its place is confirmed
+  (_find_status); otherwise through the call. Built against Oracle's
   libmysqlclient, which lacks that function, the flag is unknown and the pool
   rolls back on every return to be safe.
 - mysql_reset_connection() (COM_RESET_CONNECTION), for RESET_ON_RETURN="session".
@@ -12,7 +16,8 @@ from __future__ import annotations
 
 import ctypes
 import functools
-from collections.abc import Callable
+import platform
+from collections.abc import Sequence
 from typing import Any
 
 from MySQLdb import _mysql
@@ -23,9 +28,9 @@ _SERVER_STATUS_IN_TRANS = 1  # mariadb_com.h
 _get_infov: Any
 _library = ctypes.CDLL(_mysql.__file__)  # its symbols include the client library's
 try:
-    # Read at every return, and it only reads memory: called through PyDLL, which
-    # keeps the GIL (a CDLL call lets it go, and taking it back costs a thread
-    # switch when other threads wait for it).
+    # Called at every return where the struct cannot be read; it only reads memory,
+    # so through PyDLL, which keeps the GIL (a CDLL call lets it go, and taking it
+    # back costs a thread switch when other threads wait for it).
     _get_infov = ctypes.PyDLL(_mysql.__file__).mariadb_get_infov
 except AttributeError:  # not linked against MariaDB Connector/C
     _get_infov = None
@@ -41,7 +46,11 @@ _capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 
 _POINTER = "_dj_db_conn_pool_native"
-_PROBE = "_dj_db_conn_pool_status_probe"
+_STATUS = "_dj_db_conn_pool_status_word"
+_NOT_LOOKED = -1
+# Where server_status lies in mysqlclient's MYSQL struct (bytes from its start),
+# looked for on the first connection; None where no single place fits.
+_status_offset: int | None = _NOT_LOOKED
 
 
 def _native(connection: Any) -> Any:
@@ -58,27 +67,94 @@ def _native(connection: Any) -> Any:
     return pointer
 
 
-def _probe(connection: Any) -> tuple[Callable[[], int], ctypes.c_uint]:
-    """Make the connection's flag reader, once: the call and where it writes the status word.
+class _Asked:
+    """The status word as mariadb_get_infov() tells it: one C call at every read."""
 
-    The call has its arguments bound, so ctypes does not take them apart on
-    every return (timeit here: about 0.26 against 0.49 µs a call).
+    __slots__ = ("_read", "_word")
+
+    def __init__(self, pointer: int) -> None:
+        self._word = ctypes.c_uint(0)
+        # Arguments bound once: ctypes does not take them apart at every call.
+        self._read = functools.partial(
+            _get_infov, ctypes.c_void_p(pointer), _SERVER_STATUS, ctypes.byref(self._word)
+        )
+
+    def ask(self) -> int | None:
+        """Return the word, or None where the call fails."""
+        return self._word.value if self._read() == 0 else None
+
+    @property
+    def value(self) -> int:
+        """Return the word; where the call fails, one that says a transaction is open."""
+        status = self.ask()
+        return _SERVER_STATUS_IN_TRANS if status is None else status
+
+
+def _neighbours(connection: Any, status: int) -> tuple[int, int, int, int]:
+    """Return what MYSQL holds around server_status, as mysqlclient and the call tell it.
+
+    mysql.h declares protocol_version, field_count, server_status,
+    server_language and warning_count as consecutive unsigned ints (all of
+    Connector/C 3.x); mysqlclient reads all but server_language for us.
     """
-    status = ctypes.c_uint(0)
-    read = functools.partial(
-        _get_infov, ctypes.c_void_p(_native(connection)), _SERVER_STATUS, ctypes.byref(status)
+    return (
+        connection.get_proto_info(),
+        connection.field_count(),
+        status,
+        connection.warning_count(),
     )
-    probe = connection.__dict__[_PROBE] = (read, status)
-    return probe
+
+
+def _fits(words: Sequence[int], i: int, known: tuple[int, int, int, int]) -> bool:
+    return (words[i - 2], words[i - 1], words[i], words[i + 2]) == known
+
+
+def _find_status(connection: Any, pointer: int, known: tuple[int, int, int, int]) -> int | None:
+    """Return server_status's offset in the struct if exactly one place fits its neighbours.
+
+    The struct is a member of mysqlclient's connection object (the capsule
+    points into it), so reading up to the object's end reads only its memory.
+    """
+    basicsize = _mysql.connection.__basicsize__
+    start = pointer - id(connection)  # CPython: id() is the object's address
+    if platform.python_implementation() != "CPython" or not 0 < start < basicsize:
+        return None
+    words = list((ctypes.c_uint * ((basicsize - start) // 4)).from_address(pointer))
+    found = [i for i in range(2, len(words) - 2) if _fits(words, i, known)]
+    return found[0] * 4 if len(found) == 1 else None
+
+
+def status_word(connection: Any) -> Any:
+    """Return the connection's status word reader (its `value`), made once per connection.
+
+    A c_uint over the struct's own field where the offset found on the first
+    connection fits this one's neighbours too, else the call (_Asked).
+    """
+    global _status_offset
+    pointer = _native(connection)
+    asked = _Asked(pointer)
+    word: Any = asked
+    status = asked.ask()
+    if status is not None:
+        known = _neighbours(connection, status)
+        if _status_offset == _NOT_LOOKED:
+            _status_offset = _find_status(connection, pointer, known)
+        if _status_offset is not None:
+            words = list((ctypes.c_uint * 5).from_address(pointer + _status_offset - 8))
+            if _fits(words, 2, known):
+                word = ctypes.c_uint.from_address(pointer + _status_offset)
+    connection.__dict__[_STATUS] = word
+    return word
 
 
 if _get_infov is not None:
 
     def transaction_open(dbapi_connection: Any) -> bool:
         """Return the server's in-transaction flag; True where it cannot be read."""
-        probe = dbapi_connection.__dict__.get(_PROBE) if dbapi_connection.open else None
-        read, status = probe if probe is not None else _probe(dbapi_connection)
-        return bool(read() or status.value & _SERVER_STATUS_IN_TRANS)  # read() != 0: failed
+        word = dbapi_connection.__dict__.get(_STATUS) if dbapi_connection.open else None
+        if word is None:
+            word = status_word(dbapi_connection)
+        return bool(word.value & _SERVER_STATUS_IN_TRANS)
 
 else:  # not MariaDB Connector/C: the flag is unknown, so roll back on every return
 
