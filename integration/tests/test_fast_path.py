@@ -11,7 +11,7 @@ from django.db import close_old_connections, connections
 from django.db.backends.signals import connection_created
 
 import dj_db_conn_pool
-from dj_db_conn_pool import pool
+from dj_db_conn_pool import liveness
 from dj_db_conn_pool.container import pool_container
 from integration.engines import Engine
 
@@ -153,7 +153,7 @@ def test_pool_may_be_dead_decides_the_ping_before_the_idle_time(
     monkeypatch.setattr(pooled, "pool_may_be_dead", staticmethod(lambda c: may_be_dead))
     monkeypatch.setattr(pooled, "pool_ping", staticmethod(lambda c: seen.append(c) or ping(c)))
     for _ in range(3):
-        time.sleep(2 * pool.POLL_BYPASS)  # parked long enough to be looked at
+        time.sleep(2 * liveness.POLL_BYPASS)  # parked long enough to be looked at
         request_cycle(engine)
     assert len(seen) == pings
 
@@ -164,7 +164,7 @@ def test_connection_back_within_the_poll_bypass_is_not_looked_at(
     pooled = type(connections[engine.alias])
     looked: list[Any] = []
     request_cycle(engine)
-    monkeypatch.setattr(pool, "POLL_BYPASS", 60.0)  # every take-back is back-to-back
+    monkeypatch.setattr(liveness, "POLL_BYPASS", 60.0)  # every take-back is back-to-back
     may_be_dead = staticmethod(lambda c: looked.append(c) or True)
     monkeypatch.setattr(pooled, "pool_may_be_dead", may_be_dead)
     for _ in range(3):
@@ -179,3 +179,28 @@ def test_parked_connection_killed_by_the_server_is_replaced(engine: Engine) -> N
     invalidations = dj_db_conn_pool.stats(engine.alias)[engine.alias]["invalidations"]
     assert request_cycle(engine) != session
     assert dj_db_conn_pool.stats(engine.alias)[engine.alias]["invalidations"] == invalidations + 1
+
+
+def test_parked_connection_past_recycle_is_replaced_at_take_back(
+    engine: Engine, pool_options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(liveness, "POLL_BYPASS", 60.0)  # no poll or ping: only its age counts
+    pool_options["RECYCLE"] = 0.5
+    session = request_cycle(engine)
+    assert request_cycle(engine) == session  # young: taken back as is
+    time.sleep(0.6)
+    assert request_cycle(engine) != session
+
+
+def test_ping_interval_zero_pings_at_every_take_back(
+    engine: Engine, pool_options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pool_options["PING_INTERVAL"] = 0
+    pooled = type(connections[engine.alias])
+    seen: list[Any] = []
+    ping = pooled.pool_ping
+    request_cycle(engine)
+    monkeypatch.setattr(pooled, "pool_ping", staticmethod(lambda c: seen.append(c) or ping(c)))
+    for _ in range(3):
+        request_cycle(engine)  # back to back: within POLL_BYPASS, yet pinged
+    assert len(seen) == 3

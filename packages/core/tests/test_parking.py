@@ -19,13 +19,20 @@ class FakeCheckout:
         self.claim = threading.Lock()
         self.claim.acquire()  # lent, as a new checkout is
         self.dbapi_connection = object()
-        self.parked_at = 0.0
+        self.parked_at = self.fresh_until = self.opened_at = 0.0
 
 
 def make_lot() -> ParkingLot:
     engine = SimpleNamespace(pool_transaction_open=lambda connection: False)
     entry: Any = SimpleNamespace(
-        retired=False, resets_session=False, sticky=True, gate=None, engine=engine, pool_size=8
+        retired=False,
+        resets_session=False,
+        sticky=True,
+        gate=None,
+        engine=engine,
+        pool_size=8,
+        max_age=float("inf"),
+        options={"LEAK_TIMEOUT": 0, "PRE_PING": True, "PING_INTERVAL": 30},
     )
     return ParkingLot(entry)
 

@@ -321,7 +321,7 @@ def test_a_killed_session_is_replaced_at_checkout(mariadb: Any) -> None:
         observer.cursor().execute(f"KILL {victim}")
     finally:
         observer.close()
-    # Past POLL_BYPASS: a connection back sooner is lent unchecked, as a held one would be.
+    # Past liveness.POLL_BYPASS: a connection back sooner is lent unchecked, as a held one would be.
     time.sleep(0.2)
     assert session_id(mariadb) != victim  # the pre-ping found it dead
     assert stats(ALIAS)[ALIAS]["invalidations"] == 1

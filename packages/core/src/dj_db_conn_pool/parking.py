@@ -19,6 +19,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from . import liveness
+
 if TYPE_CHECKING:
     from .pool import Checkout, PoolEntry
 
@@ -38,6 +40,17 @@ class ParkingLot:
         # A permit returned while fewer than this many are free belongs to an
         # overflow connection (more than POOL_SIZE out), which is never parked.
         self._overflow_below = gate.capacity - entry.pool_size if gate is not None else 0
+        # How long after parking a take-back has nothing to check (see fresh_until
+        # in park()): no ping is due, nor the socket poll; never, when the leak
+        # clock must be reset at every take-back.
+        opts = entry.options
+        self._max_age = entry.max_age
+        if opts["LEAK_TIMEOUT"]:
+            self._unchecked_for = -1.0
+        elif opts["PRE_PING"]:
+            self._unchecked_for = min(opts["PING_INTERVAL"], liveness.POLL_BYPASS)
+        else:
+            self._unchecked_for = float("inf")
 
     def __len__(self) -> int:
         return len(self._parked)
@@ -57,7 +70,10 @@ class ParkingLot:
                 connection.rollback()
         except Exception:
             return False  # the real return discards it
-        checkout.parked_at = time.monotonic()
+        checkout.parked_at = now = time.monotonic()
+        # Until then, its own wrapper takes it back with one comparison: it is
+        # younger than RECYCLE and back too soon for a ping or a poll.
+        checkout.fresh_until = min(now + self._unchecked_for, checkout.opened_at + self._max_age)
         # Free first, then listed: listed while still claimed, it could be popped
         # by a thread that then fails to claim it, and stay parked unlisted.
         checkout.claim.release()

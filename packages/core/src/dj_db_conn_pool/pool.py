@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 
-from . import fork, options
+from . import fork, liveness, options
 from .exceptions import PoolError, PoolTimeout
 from .gate import FairGate
 from .parking import ParkingLot
@@ -32,13 +32,6 @@ OPENED_AT = "dj_db_conn_pool.opened_at"
 INITIALIZED = "dj_db_conn_pool.initialized"
 
 
-# A connection parked less than this many seconds ago is lent without the
-# socket poll of pool_may_be_dead(): back-to-back requests of a busy thread
-# skip a system call each (HikariCP skips its check within 500 ms likewise).
-# A session killed within that moment fails its next query, as a held
-# connection's would, and Django then discards the connection.
-POLL_BYPASS = 0.001
-
 # Called with (alias, seconds waited) after every checkout, served or not: the
 # Prometheus collector's histogram (prometheus.py) registers here.
 wait_observers: list[Callable[[str, float], None]] = []
@@ -53,6 +46,7 @@ class Checkout:
         "dbapi_connection",
         "entry",
         "fairy",
+        "fresh_until",
         "opened_at",
         "parked_at",
         "reported",
@@ -69,7 +63,7 @@ class Checkout:
         self.opened_at: float = fairy.info.get(OPENED_AT, time.monotonic())
         self.claim = threading.Lock()  # held while in use; released while parked
         self.claim.acquire()
-        self.parked_at = 0.0
+        self.parked_at = self.fresh_until = 0.0
         self.returned = False
         self.lend()
 
@@ -131,7 +125,7 @@ class PoolEntry:
         self.sticky = opts["STICKY"]
         self.leak_timeout = opts["LEAK_TIMEOUT"]
         # RECYCLE as the age past which a parked connection is not lent (-1: none).
-        self._max_age = float("inf") if opts["RECYCLE"] == -1 else opts["RECYCLE"]
+        self.max_age = float("inf") if opts["RECYCLE"] == -1 else opts["RECYCLE"]
         self._pre_ping = opts["PRE_PING"]
         self._ping_interval = opts["PING_INTERVAL"]
         self.pool = QueuePool(
@@ -227,7 +221,7 @@ class PoolEntry:
     def _ping_if_in_doubt(self, dbapi_connection: Any, idle: float) -> Exception | None:
         """Ping a connection idle for long or that may be dead; return the failure."""
         if idle < self._ping_interval and (
-            idle < POLL_BYPASS or not self.engine.pool_may_be_dead(dbapi_connection)
+            idle < liveness.POLL_BYPASS or not self.engine.pool_may_be_dead(dbapi_connection)
         ):
             return None
         try:
@@ -240,7 +234,11 @@ class PoolEntry:
 
     def reclaim(self, checkout: Checkout) -> bool:
         """Take back a connection this wrapper parked; False if it is gone or unfit."""
-        if not self.parking.claim(checkout) or not self._revive(checkout, time.monotonic()):
+        if not self.parking.claim(checkout):
+            return False
+        now = time.monotonic()
+        # Before fresh_until (see ParkingLot.park), _revive() would find nothing to do.
+        if (now >= checkout.fresh_until or self.retired) and not self._revive(checkout, now):
             return False
         # A checkout that waited for nothing: count it, lock-free (see counters).
         next(self._takebacks)
@@ -251,7 +249,7 @@ class PoolEntry:
 
     def _revive(self, checkout: Checkout, now: float) -> bool:
         """Check a parked connection before it is lent again; return it for real if unfit."""
-        if self.retired or now - checkout.opened_at > self._max_age:
+        if self.retired or now - checkout.opened_at > self.max_age:
             self.checkin(checkout, reusable=True)  # SQLAlchemy recycles it when it is next lent
             return False
         if self._pre_ping:
