@@ -73,7 +73,9 @@ class ParkingLot:
         checkout.parked_at = now = time.monotonic()
         # Until then, its own wrapper takes it back with one comparison: it is
         # younger than RECYCLE and back too soon for a ping or a poll.
-        checkout.fresh_until = min(now + self._unchecked_for, checkout.opened_at + self._max_age)
+        fresh_until = now + self._unchecked_for
+        expires_at = checkout.opened_at + self._max_age
+        checkout.fresh_until = fresh_until if fresh_until < expires_at else expires_at
         # Free first, then listed: listed while still claimed, it could be popped
         # by a thread that then fails to claim it, and stay parked unlisted.
         checkout.claim.release()

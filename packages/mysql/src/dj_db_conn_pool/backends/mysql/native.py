@@ -46,7 +46,6 @@ _capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 
 _POINTER = "_dj_db_conn_pool_native"
-_STATUS = "_dj_db_conn_pool_status_word"
 _NOT_LOOKED = -1
 # Where server_status lies in mysqlclient's MYSQL struct (bytes from its start),
 # looked for on the first connection; None where no single place fits.
@@ -143,7 +142,7 @@ def status_word(connection: Any) -> Any:
             words = list((ctypes.c_uint * 5).from_address(pointer + _status_offset - 8))
             if _fits(words, 2, known):
                 word = ctypes.c_uint.from_address(pointer + _status_offset)
-    connection.__dict__[_STATUS] = word
+    connection._dj_db_conn_pool_status_word = word
     return word
 
 
@@ -151,10 +150,12 @@ if _get_infov is not None:
 
     def transaction_open(dbapi_connection: Any) -> bool:
         """Return the server's in-transaction flag; True where it cannot be read."""
-        word = dbapi_connection.__dict__.get(_STATUS) if dbapi_connection.open else None
-        if word is None:
+        try:  # an attribute of the connection's: the quickest read, once it is there
+            word = dbapi_connection._dj_db_conn_pool_status_word
+        except AttributeError:
             word = status_word(dbapi_connection)
-        return bool(word.value & _SERVER_STATUS_IN_TRANS)
+        # Closed: "may be open", and the rollback that follows fails, so the pool discards it.
+        return word.value & _SERVER_STATUS_IN_TRANS != 0 if dbapi_connection.open else True
 
 else:  # not MariaDB Connector/C: the flag is unknown, so roll back on every return
 
