@@ -401,7 +401,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="micro,macro,profile")
     parser.add_argument("--drivers", default=",".join(driver.key for driver in DRIVERS))
-    parser.add_argument("--micro-rounds", type=int, default=8)
+    parser.add_argument("--micro-rounds", type=int, default=16)
     parser.add_argument("--micro-seconds", type=float, default=1.0)
     parser.add_argument("--macro-rounds", type=int, default=3)
     parser.add_argument("--macro-seconds", type=float, default=4, help="per view")
