@@ -32,7 +32,7 @@ def make_lot() -> ParkingLot:
         engine=engine,
         pool_size=8,
         max_age=float("inf"),
-        options={"LEAK_TIMEOUT": 0, "PRE_PING": True, "PING_INTERVAL": 30},
+        unchecked_for=0.001,
     )
     return ParkingLot(entry)
 

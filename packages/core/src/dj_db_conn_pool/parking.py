@@ -19,8 +19,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import liveness
-
 if TYPE_CHECKING:
     from .pool import Checkout, PoolEntry
 
@@ -40,17 +38,9 @@ class ParkingLot:
         # A permit returned while fewer than this many are free belongs to an
         # overflow connection (more than POOL_SIZE out), which is never parked.
         self._overflow_below = gate.capacity - entry.pool_size if gate is not None else 0
-        # How long after parking a take-back has nothing to check (see fresh_until
-        # in park()): no ping is due, nor the socket poll; never, when the leak
-        # clock must be reset at every take-back.
-        opts = entry.options
+        # For fresh_until (see park()), fixed for the pool's life like the above.
         self._max_age = entry.max_age
-        if opts["LEAK_TIMEOUT"]:
-            self._unchecked_for = -1.0
-        elif opts["PRE_PING"]:
-            self._unchecked_for = min(opts["PING_INTERVAL"], liveness.POLL_BYPASS)
-        else:
-            self._unchecked_for = float("inf")
+        self._unchecked_for = entry.unchecked_for
 
     def __len__(self) -> int:
         return len(self._parked)

@@ -128,6 +128,15 @@ class PoolEntry:
         self.max_age = float("inf") if opts["RECYCLE"] == -1 else opts["RECYCLE"]
         self._pre_ping = opts["PRE_PING"]
         self._ping_interval = opts["PING_INTERVAL"]
+        # How long after parking a take-back has nothing for _revive() to do: no
+        # ping is due (_ping_if_in_doubt), nor the socket poll; never, when the
+        # leak clock must restart at every take-back. ParkingLot.park() uses it.
+        if self.leak_timeout:
+            self.unchecked_for = -1.0
+        elif self._pre_ping:
+            self.unchecked_for = min(self._ping_interval, liveness.POLL_BYPASS)
+        else:
+            self.unchecked_for = float("inf")
         self.pool = QueuePool(
             self._connect,
             pool_size=opts["POOL_SIZE"],
