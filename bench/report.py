@@ -186,11 +186,11 @@ def markdown(results: Record) -> str:
             "## Micro: Django's request cycle around one `SELECT 1`",
             "Fresh worker processes, one per configuration, every round; "
             f"{settings['micro_rounds']} rounds of {settings['micro_seconds']:g}s per "
-            "configuration and thread count, configurations "
-            "taking turns. req/s: median; x held: median of each round's ratio to the held "
-            "connection of the same round (so not always the ratio of the medians); µs/req "
-            "over held: what the configuration adds to one request (single thread), taken "
-            "the same way, round by round.",
+            f"configuration and thread count, in {settings.get('micro_turns', 1)} turns, each pass "
+            "starting one configuration further along. req/s: median; x held: median of "
+            "each round's ratio to the held connection of the same round (so not always "
+            "the ratio of the medians); µs/req over held: what the configuration adds to "
+            "one request (single thread), taken the same way, round by round.",
             micro_table(results),
         ]
     if "macro" in results:

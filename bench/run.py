@@ -49,6 +49,9 @@ from macro import (
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
+# Turns each configuration takes per round and thread count (see interleave()).
+SLICES = 5
+SUMMED = ("requests", "seconds", "cpu", "errors")
 ENVS = ("bench", "bench-psycopg2", "bench-legacy", "bench-legacy-psycopg2")
 
 
@@ -234,6 +237,35 @@ def start_workers(
     return workers, failed
 
 
+def interleave(
+    workers: dict[str, MicroWorker], threads: int, seconds: float, number: int
+) -> dict[str, dict[str, Any]]:
+    """Measure each worker for `seconds` in all, in SLICES turns; return each one's sums.
+
+    The load of a shared machine drifts over seconds (two back-to-back 1 s
+    measurements of one configuration differ by up to 20% here), so the
+    configurations take short turns, and each pass starts with the next one
+    in line: none is always first, or always right after the same neighbour.
+    """
+    keys = list(workers)
+    parts: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
+    for turn in range(SLICES):
+        start = (number * SLICES + turn) % len(keys)
+        for key in keys[start:] + keys[:start]:
+            parts[key].append(workers[key].measure(threads, seconds / SLICES))
+    sums = {}
+    for key, found in parts.items():
+        total = {name: sum(part[name] for part in found) for name in SUMMED}
+        errors = (part["first_error"] for part in found if part["first_error"])
+        sums[key] = {
+            **found[0],
+            **total,
+            "rate": total["requests"] / total["seconds"],
+            "first_error": next(errors, ""),
+        }
+    return sums
+
+
 def run_micro(
     pythons: dict[str, str], drivers: list[Driver], rounds: int, seconds: float
 ) -> list[dict[str, Any]]:
@@ -255,8 +287,7 @@ def run_micro(
                 ]
             try:
                 for threads in (1, 8):
-                    for key, worker in workers.items():
-                        result = worker.measure(threads, seconds)
+                    for key, result in interleave(workers, threads, seconds, number).items():
                         records.append(
                             {"driver": driver.key, "config": key, "round": number, **result}
                         )
@@ -435,7 +466,7 @@ def main() -> int:
         "source": source_revision(),
         "source_digest": source_digest(),
         "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
-        "settings": {key: value for key, value in vars(args).items()},
+        "settings": {**vars(args), "micro_turns": SLICES},
         "versions": {
             "envs": {env: found["versions"] for env, found in envs.items()},
             "servers": server_versions,
