@@ -371,6 +371,41 @@ def test_parked_connection_is_taken_over_when_the_pool_is_full(
     assert request_cycle(engine) == session  # and this thread gets it again afterwards
 
 
+def _in_other_thread(engine: Engine, requests: int) -> list[int]:
+    """Run `requests` request cycles in one new thread; return their server sessions."""
+    sessions: list[int] = []
+    thread = threading.Thread(
+        target=lambda: sessions.extend(request_cycle(engine) for _ in range(requests))
+    )
+    thread.start()
+    thread.join()
+    return sessions
+
+
+def test_threads_within_pool_size_keep_their_own_connections(
+    engine: Engine, pool_options: dict[str, Any]
+) -> None:
+    # Taking over the first thread's parked connection would leave that thread
+    # to take over another at its next request: with room within POOL_SIZE,
+    # the second thread opens its own, and each keeps its own from then on.
+    pool_options.update(POOL_SIZE=2, MAX_OVERFLOW=0, TIMEOUT=5)
+    first = request_cycle(engine)  # parked by this thread
+    other = _in_other_thread(engine, 3)
+    assert other[0] != first and set(other) == {other[0]}
+    assert request_cycle(engine) == first
+    counts = dj_db_conn_pool.stats(engine.alias)[engine.alias]
+    assert counts["connections_opened"] == 2 and counts["checkouts"] == 5
+
+
+def test_parked_connection_is_taken_over_rather_than_opening_an_overflow_one(
+    engine: Engine, pool_options: dict[str, Any]
+) -> None:
+    pool_options.update(POOL_SIZE=1, MAX_OVERFLOW=1, TIMEOUT=5)
+    first = request_cycle(engine)  # parked by this thread
+    assert _in_other_thread(engine, 1) == [first]
+    assert dj_db_conn_pool.stats(engine.alias)[engine.alias]["connections_opened"] == 1
+
+
 def test_dozing_connection_taken_over_is_never_used_by_its_old_owner(
     engine: Engine, pool_options: dict[str, Any]
 ) -> None:

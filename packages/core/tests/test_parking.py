@@ -30,7 +30,7 @@ def make_lot() -> ParkingLot:
         sticky=True,
         gate=None,
         engine=engine,
-        pool_size=8,
+        overflow_below=0,
         max_age=float("inf"),
         unchecked_for=0.001,
     )

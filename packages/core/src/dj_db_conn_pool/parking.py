@@ -4,8 +4,9 @@ A returned connection goes back to SQLAlchemy's queue through a checkin and
 comes out through a checkout: a few dozen microseconds, every request. Parked
 instead, it stays checked out (and counted against the pool's bound) but is
 free for the taking: its own thread takes it back with one lock, any other
-thread that would otherwise open a connection or wait takes it over. A lock
-per connection decides who gets it; nobody ever waits on it.
+thread that would otherwise open an overflow connection or wait takes it over
+(within POOL_SIZE it opens its own: see PoolEntry.checkout). A lock per
+connection decides who gets it; nobody ever waits on it.
 
 The set of parked connections takes no lock of its own: add, discard and pop
 are each one C call on a set of objects hashed by identity, which the GIL (or
@@ -34,10 +35,10 @@ class ParkingLot:
         # (the reset happens on the real return).
         self._enabled = entry.sticky and not entry.resets_session
         self._transaction_open = entry.engine.pool_transaction_open
-        self._gate = gate = entry.gate
+        self._gate = entry.gate
         # A permit returned while fewer than this many are free belongs to an
         # overflow connection (more than POOL_SIZE out), which is never parked.
-        self._overflow_below = gate.capacity - entry.pool_size if gate is not None else 0
+        self._overflow_below = entry.overflow_below
         # For fresh_until (see park()), fixed for the pool's life like the above.
         self._max_age = entry.max_age
         self._unchecked_for = entry.unchecked_for

@@ -121,6 +121,9 @@ class PoolEntry:
         # Hands out the right to a connection in arrival order (see gate.py).
         self.gate = FairGate(opts["POOL_SIZE"] + opts["MAX_OVERFLOW"]) if bounded else None
         self.pool_size = opts["POOL_SIZE"]
+        # While fewer permits than this are free, more than POOL_SIZE are out:
+        # the connection a permit goes with is an overflow connection.
+        self.overflow_below = opts["MAX_OVERFLOW"] if bounded else 0
         # Options read on every take-back, as attributes rather than dict lookups.
         self.sticky = opts["STICKY"]
         self.leak_timeout = opts["LEAK_TIMEOUT"]
@@ -284,8 +287,16 @@ class PoolEntry:
         if self.gate is not None:
             if self.gate.try_acquire():
                 admitted: bool | None = True
-                # Rather than open a new connection, take over a parked one.
-                if len(self.parking) and not self.pool.checkedin():
+                # Within POOL_SIZE, the queue lends an idle connection or opens
+                # one: a parked connection taken over instead would leave its
+                # own thread to take over another at its next request, and so
+                # on, at every request. Beyond POOL_SIZE, take over a parked
+                # connection rather than open an overflow one (closed when returned).
+                if (
+                    self.gate.free < self.overflow_below
+                    and len(self.parking)
+                    and not self.pool.checkedin()
+                ):
                     taken = self._take_parked()
                     if taken is not None:
                         self.gate.release()  # the parked connection holds its own permit
