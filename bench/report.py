@@ -198,7 +198,8 @@ def markdown(results: Record) -> str:
         sections += [
             "## Macro: gunicorn (2 workers x 8 gthread threads), wrk with 16 connections",
             f"{settings['macro_rounds']} rounds of {settings['macro_seconds']:g}s per view and "
-            "configuration, configurations taking turns; a fresh gunicorn per run, warmed up "
+            "configuration, configurations taking turns (each round starting one further "
+            "along); a fresh gunicorn per run, warmed up "
             "for 1s. req/s and x held as in the micro table. Peak server conns: the most "
             "sessions on the bench database at once (sampled every 10 ms). CPU per request "
             "from /proc (user + system): the database server's processes (shared with "

@@ -363,7 +363,9 @@ def run_macro(
     pgbouncer_port = free_port()
     for number in range(rounds):
         for driver in drivers:
-            for config in configurations(driver, pgbouncer_port):
+            found = configurations(driver, pgbouncer_port)
+            start = number % len(found)  # as in interleave(): each round starts further along
+            for config in found[start:] + found[:start]:
                 log(f"macro round {number + 1}/{rounds}: {driver.key} {config.key}")
                 base = {"driver": driver.key, "config": config.key, "round": number}
                 server = servers[driver.server]
