@@ -120,7 +120,6 @@ class PoolEntry:
         bounded = opts["POOL_SIZE"] > 0 and opts["MAX_OVERFLOW"] >= 0
         # Hands out the right to a connection in arrival order (see gate.py).
         self.gate = FairGate(opts["POOL_SIZE"] + opts["MAX_OVERFLOW"]) if bounded else None
-        self.pool_size = opts["POOL_SIZE"]
         # While fewer permits than this are free, more than POOL_SIZE are out:
         # the connection a permit goes with is an overflow connection.
         self.overflow_below = opts["MAX_OVERFLOW"] if bounded else 0
