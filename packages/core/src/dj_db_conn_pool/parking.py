@@ -3,16 +3,16 @@
 A returned connection goes back to SQLAlchemy's queue through a checkin and
 comes out through a checkout: a few dozen microseconds, every request. Parked
 instead, it stays checked out (and counted against the pool's bound) but is
-free for the taking: its own thread takes it back with one lock, any other
-thread that would otherwise open an overflow connection or wait takes it over
-(within POOL_SIZE it opens its own: see PoolEntry.checkout). A lock per
-connection decides who gets it; nobody ever waits on it.
+free for the taking: its own thread takes it back, any other thread that
+would otherwise open an overflow connection or wait takes it over (within
+POOL_SIZE it opens its own: see PoolEntry.checkout).
 
-The set of parked connections takes no lock of its own: add, discard and pop
-are each one C call on a set of objects hashed by identity, which the GIL (or
-a free-threaded build's per-object lock) keeps whole. A connection is used
-only by whoever holds its claim, so the set may briefly list one in use (a
-thread that finds it so passes on) but never hides one that is parked.
+Parked means listed in one dict, and whoever removes a connection from it has
+it: dict.pop() and popitem() are each one C call, which the GIL (or a
+free-threaded build's per-object lock) keeps whole, so two threads never both
+get one and nobody ever waits. No lock per connection: a lock's acquire and
+release cost more than the pop, measured at about 1.5 µs per request right
+after a query (MariaDB, mysqlclient).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ class ParkingLot:
 
     def __init__(self, entry: PoolEntry) -> None:
         self.entry = entry
-        self._parked: set[Checkout] = set()
+        # The parked connections, most recently parked last (values unused).
+        self._parked: dict[Checkout, bool] = {}
         # What park() asks at every return, fixed for the pool's life: read once.
         # Nothing is parked without STICKY, nor with RESET_ON_RETURN="session"
         # (the reset happens on the real return).
@@ -67,31 +68,21 @@ class ParkingLot:
         fresh_until = now + self._unchecked_for
         expires_at = checkout.opened_at + self._max_age
         checkout.fresh_until = fresh_until if fresh_until < expires_at else expires_at
-        # Free first, then listed: listed while still claimed, it could be popped
-        # by a thread that then fails to claim it, and stay parked unlisted.
-        checkout.claim.release()
-        self._parked.add(checkout)
+        self._parked[checkout] = True  # last: from here on, any thread may take it
         if gate is not None and gate.waiters:  # a waiter queued while we parked: serve it
             self.hand_to_waiter()
         return True
 
     def claim(self, checkout: Checkout) -> bool:
         """Take back a connection this wrapper parked, unless another thread took it."""
-        if not checkout.claim.acquire(blocking=False):
-            return False
-        self._parked.discard(checkout)
-        return True
+        return self._parked.pop(checkout, False)
 
     def take_any(self) -> Checkout | None:
-        """Take over any parked connection, or return None."""
-        while True:
-            try:
-                checkout = self._parked.pop()
-            except KeyError:
-                return None
-            if checkout.claim.acquire(blocking=False):
-                self._parked.discard(checkout)  # it may have been parked again meanwhile
-                return checkout
+        """Take over a parked connection (the one parked last), or return None."""
+        try:
+            return self._parked.popitem()[0]
+        except KeyError:
+            return None
 
     def hand_to_waiter(self) -> None:
         """Return a parked connection for real, so that its permit goes to a waiter."""

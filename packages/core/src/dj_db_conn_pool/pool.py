@@ -42,7 +42,6 @@ class Checkout:
 
     __slots__ = (
         "__weakref__",
-        "claim",
         "dbapi_connection",
         "entry",
         "fairy",
@@ -61,8 +60,6 @@ class Checkout:
         # Fixed for the whole loan: read once rather than through the fairy each time.
         self.dbapi_connection = fairy.dbapi_connection
         self.opened_at: float = fairy.info.get(OPENED_AT, time.monotonic())
-        self.claim = threading.Lock()  # held while in use; released while parked
-        self.claim.acquire()
         self.parked_at = self.fresh_until = 0.0
         self.returned = False
         self.lend()
