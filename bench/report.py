@@ -168,6 +168,12 @@ def versions_section(results: Record) -> str:
 def markdown(results: Record) -> str:
     """Return the whole report."""
     settings = results["settings"]
+    # Runs written before the order was shuffled rotated one fixed order.
+    order = (
+        "each pass in its own shuffled order"
+        if settings.get("order") == "shuffled"
+        else "each pass starting one configuration further along"
+    )
     load = ", ".join(f"{x:.1f}" for x in results["machine"]["load_average"])
     sections = [
         "# dj-db-conn-pool benchmarks",
@@ -186,9 +192,9 @@ def markdown(results: Record) -> str:
             "## Micro: Django's request cycle around one `SELECT 1`",
             "Fresh worker processes, one per configuration, every round; "
             f"{settings['micro_rounds']} rounds of {settings['micro_seconds']:g}s per "
-            f"configuration and thread count, in {settings.get('micro_turns', 1)} turns, each pass "
-            "starting one configuration further along. req/s: median; x held: median of "
-            "each round's ratio to the held connection of the same round (so not always "
+            f"configuration and thread count, in {settings.get('micro_turns', 1)} turns, "
+            f"{order}. req/s: median; x held: median of each round's ratio to the held "
+            "connection of the same round (so not always "
             "the ratio of the medians); µs/req over held: what the configuration adds to "
             "one request (single thread), taken the same way, round by round.",
             micro_table(results),
@@ -198,8 +204,8 @@ def markdown(results: Record) -> str:
         sections += [
             "## Macro: gunicorn (2 workers x 8 gthread threads), wrk with 16 connections",
             f"{settings['macro_rounds']} rounds of {settings['macro_seconds']:g}s per view and "
-            "configuration, configurations taking turns (each round starting one further "
-            "along); a fresh gunicorn per run, warmed up "
+            f"configuration, configurations taking turns ({order}); a fresh gunicorn per "
+            "run, warmed up "
             "for 1s. req/s and x held as in the micro table. Peak server conns: the most "
             "sessions on the bench database at once (sampled every 10 ms). CPU per request "
             "from /proc (user + system): the database server's processes (shared with "

@@ -21,6 +21,7 @@ import datetime
 import hashlib
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -237,6 +238,17 @@ def start_workers(
     return workers, failed
 
 
+def turn_order(items: list[Any], seed: str) -> list[Any]:
+    """Return `items` shuffled, the same way for the same seed.
+
+    A configuration's turn may pay for what ran just before it (a new
+    connection per request, say, leaves the server closing sessions), so no
+    order is kept from pass to pass: rotating one order would keep every
+    configuration behind the same neighbour.
+    """
+    return random.Random(seed).sample(items, len(items))
+
+
 def interleave(
     workers: dict[str, MicroWorker], threads: int, seconds: float, number: int
 ) -> dict[str, dict[str, Any]]:
@@ -244,14 +256,11 @@ def interleave(
 
     The load of a shared machine drifts over seconds (two back-to-back 1 s
     measurements of one configuration differ by up to 20% here), so the
-    configurations take short turns, and each pass starts with the next one
-    in line: none is always first, or always right after the same neighbour.
+    configurations take short turns, each pass in its own order (turn_order()).
     """
-    keys = list(workers)
-    parts: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
+    parts: dict[str, list[dict[str, Any]]] = {key: [] for key in workers}
     for turn in range(SLICES):
-        start = (number * SLICES + turn) % len(keys)
-        for key in keys[start:] + keys[:start]:
+        for key in turn_order(list(workers), f"micro {threads} {number} {turn}"):
             parts[key].append(workers[key].measure(threads, seconds / SLICES))
     sums = {}
     for key, found in parts.items():
@@ -364,8 +373,7 @@ def run_macro(
     for number in range(rounds):
         for driver in drivers:
             found = configurations(driver, pgbouncer_port)
-            start = number % len(found)  # as in interleave(): each round starts further along
-            for config in found[start:] + found[:start]:
+            for config in turn_order(found, f"macro {driver.key} {number}"):
                 log(f"macro round {number + 1}/{rounds}: {driver.key} {config.key}")
                 base = {"driver": driver.key, "config": config.key, "round": number}
                 server = servers[driver.server]
@@ -468,7 +476,7 @@ def main() -> int:
         "source": source_revision(),
         "source_digest": source_digest(),
         "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
-        "settings": {**vars(args), "micro_turns": SLICES},
+        "settings": {**vars(args), "micro_turns": SLICES, "order": "shuffled"},
         "versions": {
             "envs": {env: found["versions"] for env, found in envs.items()},
             "servers": server_versions,
