@@ -109,9 +109,16 @@ def micro_table(results: Record) -> str:
 MACRO_FIELDS = ("p50_ms", "p99_ms", "db_cpu_us", "app_cpu_us", "proxy_cpu_us")
 
 
+def macro_summaries(results: Record) -> list[Record]:
+    """Return the macro summaries, configurations in their usual order (not the run's)."""
+    order = list(results["configurations"])
+    summaries = summarize(results["macro"], ("view",), MACRO_FIELDS)
+    return sorted(summaries, key=lambda s: order.index(s["config"]))
+
+
 def macro_tables(results: Record) -> dict[str, str]:
     """Return the macro benchmark's tables, one per view."""
-    summaries = summarize(results["macro"], ("view",), MACRO_FIELDS)
+    summaries = macro_summaries(results)
     tables = {}
     for view in ("read", "write"):
         rows = []
@@ -169,11 +176,8 @@ def markdown(results: Record) -> str:
     """Return the whole report."""
     settings = results["settings"]
     # Runs written before the order was shuffled rotated one fixed order.
-    order = (
-        "each pass in its own shuffled order"
-        if settings.get("order") == "shuffled"
-        else "each pass starting one configuration further along"
-    )
+    shuffled = settings.get("order") == "shuffled"
+    order = "in its own shuffled order" if shuffled else "starting one configuration further along"
     load = ", ".join(f"{x:.1f}" for x in results["machine"]["load_average"])
     sections = [
         "# dj-db-conn-pool benchmarks",
@@ -193,7 +197,7 @@ def markdown(results: Record) -> str:
             "Fresh worker processes, one per configuration, every round; "
             f"{settings['micro_rounds']} rounds of {settings['micro_seconds']:g}s per "
             f"configuration and thread count, in {settings.get('micro_turns', 1)} turns, "
-            f"{order}. req/s: median; x held: median of each round's ratio to the held "
+            f"each pass {order}. req/s: median; x held: median of each round's ratio to the held "
             "connection of the same round (so not always "
             "the ratio of the medians); µs/req over held: what the configuration adds to "
             "one request (single thread), taken the same way, round by round.",
@@ -204,10 +208,10 @@ def markdown(results: Record) -> str:
         sections += [
             "## Macro: gunicorn (2 workers x 8 gthread threads), wrk with 16 connections",
             f"{settings['macro_rounds']} rounds of {settings['macro_seconds']:g}s per view and "
-            f"configuration, configurations taking turns ({order}); a fresh gunicorn per "
-            "run, warmed up "
-            "for 1s. req/s and x held as in the micro table. Peak server conns: the most "
-            "sessions on the bench database at once (sampled every 10 ms). CPU per request "
+            f"configuration, configurations taking turns (each round {order}); a fresh "
+            "gunicorn per run, warmed up for 1s. req/s and x held as in the micro table. "
+            "Peak server conns: the most "
+            "client sessions on the bench database at once (sampled every 10 ms). CPU per request "
             "from /proc (user + system): the database server's processes (shared with "
             "whatever else uses that server meanwhile), gunicorn's workers, PgBouncer.",
             "### Read one row (`Item.objects.get(pk=…)`)",
@@ -237,7 +241,7 @@ def chart(results: Record, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    summaries = summarize(results["macro"], ("view",), ())
+    summaries = macro_summaries(results)
     drivers = list(results["drivers"].items())
     figure, axes = plt.subplots(
         2, len(drivers), figsize=(5 * len(drivers), 7), squeeze=False, sharey="row"
