@@ -224,7 +224,7 @@ class Gunicorn:
 
 
 def wrk(url: str, seconds: float) -> dict[str, Any]:
-    """Run wrk against `url` for `seconds`; return its summary (see wrk_report.lua)."""
+    """Run wrk against `url` for `seconds` (whole ones); return its summary (see wrk_report.lua)."""
     done = subprocess.run(
         [
             "wrk", "--threads", "2", "--connections", str(CONNECTIONS),

@@ -205,13 +205,22 @@ def markdown(results: Record) -> str:
         ]
     if "macro" in results:
         tables = macro_tables(results)
+        if "macro_served" in settings:  # from 2026-11-26 on: all up at once, turns of wrk
+            how = (
+                f"in {settings['macro_turns']} turns, each pass {order}. Every round serves "
+                "all configurations at once from fresh gunicorns (1s of warm-up each), "
+                "each on a database of its own; only the one whose turn it is gets requests."
+            )
+            sessions = "on the configuration's own database"
+        else:
+            how = f"(each round {order}); a fresh gunicorn per run, warmed up for 1s."
+            sessions = "on the bench database"
         sections += [
             "## Macro: gunicorn (2 workers x 8 gthread threads), wrk with 16 connections",
             f"{settings['macro_rounds']} rounds of {settings['macro_seconds']:g}s per view and "
-            f"configuration, configurations taking turns (each round {order}); a fresh "
-            "gunicorn per run, warmed up for 1s. req/s and x held as in the micro table. "
-            "Peak server conns: the most "
-            "client sessions on the bench database at once (sampled every 10 ms). CPU per request "
+            f"configuration, configurations taking turns {how} req/s and x held as in the micro "
+            "table; p50 and p99: the median of the turns' percentiles. Peak server conns: the "
+            f"most client sessions {sessions} at once (sampled every 10 ms). CPU per request "
             "from /proc (user + system): the database server's processes (shared with "
             "whatever else uses that server meanwhile), gunicorn's workers, PgBouncer.",
             "### Read one row (`Item.objects.get(pk=…)`)",

@@ -17,6 +17,7 @@ hatch envs bench* of hatch.toml (made on first use), wrk and pgbouncer.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -24,6 +25,7 @@ import os
 import random
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -52,6 +54,8 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 # Turns each configuration takes per round and thread count (see interleave()).
 SLICES = 5
+# Turns each configuration takes per round and view in the macro benchmark.
+MACRO_TURNS = 2
 SUMMED = ("requests", "seconds", "cpu", "errors")
 ENVS = ("bench", "bench-psycopg2", "bench-legacy", "bench-legacy-psycopg2")
 
@@ -123,20 +127,24 @@ class Server:
                     raise
         return None
 
-    def recreate_database(self) -> str:
-        """Drop and create the bench database; return the server's version."""
+    def drop_database(self, name: str) -> None:
+        """Drop a bench database, if it is there."""
+        force = " WITH (FORCE)" if self.name == "postgresql" else ""
+        self.query(f"DROP DATABASE IF EXISTS {name}{force}")
+
+    def recreate_database(self, name: str = DATABASE) -> str:
+        """Drop and create a bench database; return the server's version."""
+        self.drop_database(name)
         if self.name == "postgresql":
-            self.query(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            self.query(f"CREATE DATABASE {DATABASE}")
+            self.query(f"CREATE DATABASE {name}")
             # The write view measures connections, not the disk: commits do not wait for it.
-            self.query(f"ALTER DATABASE {DATABASE} SET synchronous_commit = off")
+            self.query(f"ALTER DATABASE {name} SET synchronous_commit = off")
             return f"PostgreSQL {self.query('SHOW server_version')}"
-        self.query(f"DROP DATABASE IF EXISTS {DATABASE}")
-        self.query(f"CREATE DATABASE {DATABASE}")
+        self.query(f"CREATE DATABASE {name}")
         return f"MariaDB {self.query('SELECT VERSION()')}"
 
-    def count_connections(self) -> int:
-        """Return how many client sessions the server has on the bench database now."""
+    def count_connections(self, name: str = DATABASE) -> int:
+        """Return how many client sessions the server has on a bench database now."""
         if self.name == "postgresql":
             # Not autovacuum's workers: the write view's inserts bring them to this
             # database now and then (peaks of 17 against a bound of 16 until 2026-11-26).
@@ -147,7 +155,7 @@ class Server:
         else:
             sql = "SELECT COUNT(*) FROM information_schema.processlist WHERE db = %s"
         try:
-            return int(self.query(sql, DATABASE))
+            return int(self.query(sql, name))
         except Exception:  # down for a moment: the next sample will tell
             return 0
 
@@ -180,9 +188,9 @@ class Server:
                 pass
 
 
-def set_up_tables(python: str, driver: Driver) -> None:
-    """Create the macro app's tables with Django's stock backend."""
-    database = configurations(driver)[0].database
+def set_up_tables(python: str, driver: Driver, name: str = DATABASE) -> None:
+    """Create the macro app's tables in a bench database, with Django's stock backend."""
+    database = {**configurations(driver)[0].database, "NAME": name}
     subprocess.run(
         [python, str(HERE / "app.py"), "setup"],
         env={**os.environ, "DJPOOL_BENCH_DATABASE": json.dumps(database)},
@@ -314,55 +322,121 @@ def run_micro(
 # Macro.
 
 
-def run_macro_config(
-    python: str, config: Config, server: Server, seconds: float, pgbouncer_port: int
-) -> list[dict[str, Any]]:
-    """Serve one configuration with gunicorn and load each view with wrk.
+def own_database(config: Config) -> Config:
+    """Return `config` on a bench database of its own, where its sessions can be counted."""
+    name = f"{DATABASE}_{config.key.replace('-', '_')}"
+    return dataclasses.replace(config, database={**config.database, "NAME": name})
 
-    PgBouncer runs only for its own configuration, so that its idle server
-    connections do not count as the others'.
-    """
-    bouncer = None
-    if config.key == "pgbouncer":
-        # As many server connections as the pools get in all: WORKERS x POOL_SIZE.
-        bouncer = PgBouncer(server.settings, WORKERS * POOL_SIZE, pgbouncer_port)
-    try:
-        gunicorn = Gunicorn(python, config.database)
+
+class Served:
+    """One configuration served by gunicorn (and PgBouncer for its own), until stop()."""
+
+    def __init__(self, python: str, config: Config, server: Server, pgbouncer_port: int) -> None:
+        self.config = config
+        self.name = config.database["NAME"]
+        self.bouncer: PgBouncer | None = None
+        if config.key == "pgbouncer":
+            # As many server connections as the pools get in all: WORKERS x POOL_SIZE.
+            settings = {**server.settings, "NAME": self.name}
+            self.bouncer = PgBouncer(settings, WORKERS * POOL_SIZE, pgbouncer_port)
         try:
-            wrk(f"{gunicorn.url}/read", 1)  # warm up: the workers connect, the pools fill
-            return [load(gunicorn, view, seconds, server, bouncer) for view in ("read", "write")]
-        finally:
+            self.gunicorn = Gunicorn(python, config.database)
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop gunicorn (its workers close their connections), then PgBouncer."""
+        gunicorn = getattr(self, "gunicorn", None)
+        if gunicorn is not None:
             gunicorn.stop()
-    finally:
-        if bouncer is not None:
-            bouncer.stop()
+        if self.bouncer is not None:
+            self.bouncer.stop()
 
 
-def load(
-    gunicorn: Gunicorn, view: str, seconds: float, server: Server, bouncer: PgBouncer | None
-) -> dict[str, Any]:
-    """Run wrk on one view, watching the server's connections and everyone's CPU."""
+def load(served: Served, view: str, seconds: float, server: Server) -> dict[str, Any]:
+    """Run wrk on one view for one turn, watching the sessions and everyone's CPU."""
+    gunicorn, bouncer = served.gunicorn, served.bouncer
     proxy = bouncer.cpu_ticks if bouncer else lambda: 0
-    observer = ConnectionObserver(server.count_connections)
+    observer = ConnectionObserver(lambda: server.count_connections(served.name))
     before = (server.cpu_ticks(), gunicorn.cpu_ticks(), proxy())
     observer.start()
     summary = wrk(f"{gunicorn.url}/{view}", seconds)
     peak = observer.stop()
     after = (server.cpu_ticks(), gunicorn.cpu_ticks(), proxy())
-    requests = max(summary["requests"], 1)
-    db, app, pgbouncer = (TICK * (a - b) / requests for a, b in zip(after, before, strict=True))
+    db, app, pgbouncer = (a - b for a, b in zip(after, before, strict=True))
+    return {**summary, "peak": peak, "db": db, "app": app, "proxy": pgbouncer}
+
+
+def combine(view: str, turns: list[dict[str, Any]], bouncer: bool) -> dict[str, Any]:
+    """Return one record for a configuration's turns on one view within a round."""
+    requests = sum(turn["requests"] for turn in turns)
+    per_request = TICK / max(requests, 1)
     return {
         "view": view,
-        "rate": summary["requests"] / (summary["duration_us"] / 1e6),
-        "p50_ms": summary["p50_us"] / 1000,
-        "p99_ms": summary["p99_us"] / 1000,
-        "peak_connections": peak,
-        "db_cpu_us": db,
-        "app_cpu_us": app,
-        "proxy_cpu_us": pgbouncer if bouncer else None,
-        "requests": summary["requests"],
-        "errors": summary["socket_errors"] + summary["bad_status"],
+        "rate": requests / (sum(turn["duration_us"] for turn in turns) / 1e6),
+        # wrk gives each turn's percentiles; a round reports their median.
+        "p50_ms": statistics.median(turn["p50_us"] for turn in turns) / 1000,
+        "p99_ms": statistics.median(turn["p99_us"] for turn in turns) / 1000,
+        "peak_connections": max(turn["peak"] for turn in turns),
+        "db_cpu_us": per_request * sum(turn["db"] for turn in turns),
+        "app_cpu_us": per_request * sum(turn["app"] for turn in turns),
+        "proxy_cpu_us": per_request * sum(turn["proxy"] for turn in turns) if bouncer else None,
+        "requests": requests,
+        "errors": sum(turn["socket_errors"] + turn["bad_status"] for turn in turns),
     }
+
+
+def macro_round(
+    pythons: dict[str, str],
+    driver: Driver,
+    configs: list[Config],
+    server: Server,
+    seconds: float,
+    number: int,
+    pgbouncer_port: int,
+) -> list[dict[str, Any]]:
+    """Serve every configuration at once, fresh; let them take turns on each view.
+
+    Each has its own database, so that the sessions counted during a turn are
+    its own, not the idle ones the others keep open. Only the configuration
+    whose turn it is gets requests, so the server's CPU meanwhile is its own.
+    """
+    records: list[dict[str, Any]] = []
+    served: dict[str, Served] = {}
+    turns: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    try:
+        for config in configs:
+            base = {"driver": driver.key, "config": config.key, "round": number}
+            try:
+                served[config.key] = Served(pythons[config.env], config, server, pgbouncer_port)
+                wrk(f"{served[config.key].gunicorn.url}/read", 1)  # warm up: the pools fill
+            except Exception as error:  # reported for this round; the others go on
+                log(f"macro {driver.key} {config.key} did not start: {error}")
+                records.append({**base, "failed": str(error)})
+                if config.key in served:
+                    served.pop(config.key).stop()
+        for turn in range(MACRO_TURNS):
+            for view in ("read", "write"):
+                seed = f"macro {driver.key} {number} {turn} {view}"
+                for key in turn_order(list(served), seed):
+                    try:
+                        found = load(served[key], view, seconds / MACRO_TURNS, server)
+                    except Exception as error:  # say so, and leave this round out for it
+                        log(f"macro {driver.key} {key} {view} failed: {error}")
+                        found = {"failed": str(error)}
+                    turns.setdefault((key, view), []).append(found)
+    finally:
+        for each in served.values():
+            each.stop()
+    for (key, view), found in turns.items():
+        base = {"driver": driver.key, "config": key, "round": number}
+        error = next((turn["failed"] for turn in found if "failed" in turn), None)
+        if error is not None:
+            records.append({**base, "view": view, "failed": error})
+        else:
+            records.append({**base, **combine(view, found, served[key].bouncer is not None)})
+    return records
 
 
 def run_macro(
@@ -372,29 +446,26 @@ def run_macro(
     rounds: int,
     seconds: float,
 ) -> list[dict[str, Any]]:
-    """Serve every configuration in turn, `rounds` times; return one record per view and run."""
+    """Measure every driver's configurations, `rounds` times; return one record per view and round.
+
+    Every round starts fresh gunicorns (and PgBouncer), for the reason
+    run_micro() starts fresh workers.
+    """
     records: list[dict[str, Any]] = []
     pgbouncer_port = free_port()
-    for number in range(rounds):
-        for driver in drivers:
-            found = configurations(driver, pgbouncer_port)
-            for config in turn_order(found, f"macro {driver.key} {number}"):
-                log(f"macro round {number + 1}/{rounds}: {driver.key} {config.key}")
-                base = {"driver": driver.key, "config": config.key, "round": number}
-                server = servers[driver.server]
-                for attempt in (1, 2):  # a second try if a shared server restarted under us
-                    try:
-                        results = run_macro_config(
-                            pythons[config.env], config, server, seconds, pgbouncer_port
-                        )
-                    except Exception as error:
-                        log(f"macro {driver.key} {config.key} failed (try {attempt}): {error}")
-                        if attempt == 2:
-                            records.append({**base, "failed": str(error)})
-                        time.sleep(2)
-                        continue
-                    records += [{**base, **result} for result in results]
-                    break
+    for driver in drivers:
+        server = servers[driver.server]
+        configs = [own_database(config) for config in configurations(driver, pgbouncer_port)]
+        for config in configs:
+            server.recreate_database(config.database["NAME"])
+            set_up_tables(pythons["bench"], driver, config.database["NAME"])
+        for number in range(rounds):
+            log(f"macro {driver.key}: round {number + 1}/{rounds}")
+            records += macro_round(
+                pythons, driver, configs, server, seconds, number, pgbouncer_port
+            )
+        for config in configs:
+            server.drop_database(config.database["NAME"])
     return records
 
 
@@ -449,13 +520,21 @@ def main() -> int:
     parser.add_argument("--drivers", default=",".join(driver.key for driver in DRIVERS))
     parser.add_argument("--micro-rounds", type=int, default=16)
     parser.add_argument("--micro-seconds", type=float, default=1.0)
-    parser.add_argument("--macro-rounds", type=int, default=3)
-    parser.add_argument("--macro-seconds", type=float, default=4, help="per view")
+    parser.add_argument("--macro-rounds", type=int, default=4)
+    parser.add_argument(
+        "--macro-seconds", type=float, default=4, help="per view and round, in MACRO_TURNS turns"
+    )
     parser.add_argument("--profile-requests", type=int, default=20000)
     parser.add_argument(
         "--from-json", action="store_true", help="only redo bench.md and macro.png from bench.json"
     )
     args = parser.parse_args()
+    turn = args.macro_seconds / MACRO_TURNS
+    if turn != int(turn) or turn < 1:  # wrk takes whole seconds only
+        parser.error(
+            f"--macro-seconds is split into {MACRO_TURNS} turns of whole seconds: "
+            f"give a multiple of {MACRO_TURNS}, not {args.macro_seconds:g}"
+        )
     if args.from_json:
         print(report.write(json.loads((RESULTS / "bench.json").read_text()), RESULTS))
         return 0
@@ -481,7 +560,13 @@ def main() -> int:
         "source": source_revision(),
         "source_digest": source_digest(),
         "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
-        "settings": {**vars(args), "micro_turns": SLICES, "order": "shuffled"},
+        "settings": {
+            **vars(args),
+            "micro_turns": SLICES,
+            "macro_turns": MACRO_TURNS,
+            "macro_served": "all at once",
+            "order": "shuffled",
+        },
         "versions": {
             "envs": {env: found["versions"] for env, found in envs.items()},
             "servers": server_versions,
