@@ -208,7 +208,8 @@ def markdown(results: Record) -> str:
         if "macro_served" in settings:  # from 2026-11-26 on: all up at once, turns of wrk
             how = (
                 f"in {settings['macro_turns']} turns, each pass {order}. Every round serves "
-                "all configurations at once from fresh gunicorns (1s of warm-up each), "
+                "all configurations at once from fresh gunicorns "
+                f"({settings.get('macro_warmup', 1):g}s of warm-up each), "
                 "each on a database of its own; only the one whose turn it is gets requests."
             )
             sessions = "on the configuration's own database"

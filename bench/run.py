@@ -56,6 +56,9 @@ RESULTS = HERE / "results"
 SLICES = 5
 # Turns each configuration takes per round and view in the macro benchmark.
 MACRO_TURNS = 2
+# Seconds of wrk on each fresh gunicorn before any turn, so that every thread
+# has its connection (1 s, until 2026-11-26, left some threads without).
+MACRO_WARMUP = 2
 SUMMED = ("requests", "seconds", "cpu", "errors")
 ENVS = ("bench", "bench-psycopg2", "bench-legacy", "bench-legacy-psycopg2")
 
@@ -263,7 +266,7 @@ def turn_order(items: list[Any], seed: str) -> list[Any]:
 
 
 def interleave(
-    workers: dict[str, MicroWorker], threads: int, seconds: float, number: int
+    workers: dict[str, MicroWorker], threads: int, seconds: float, seed: str
 ) -> dict[str, dict[str, Any]]:
     """Measure each worker for `seconds` in all, in SLICES turns; return each one's sums.
 
@@ -273,7 +276,7 @@ def interleave(
     """
     parts: dict[str, list[dict[str, Any]]] = {key: [] for key in workers}
     for turn in range(SLICES):
-        for key in turn_order(list(workers), f"micro {threads} {number} {turn}"):
+        for key in turn_order(list(workers), f"micro {seed} {threads} {turn}"):
             parts[key].append(workers[key].measure(threads, seconds / SLICES))
     sums = {}
     for key, found in parts.items():
@@ -309,7 +312,8 @@ def run_micro(
                 ]
             try:
                 for threads in (1, 8):
-                    for key, result in interleave(workers, threads, seconds, number).items():
+                    seed = f"{driver.key} {number}"
+                    for key, result in interleave(workers, threads, seconds, seed).items():
                         records.append(
                             {"driver": driver.key, "config": key, "round": number, **result}
                         )
@@ -410,7 +414,7 @@ def macro_round(
             base = {"driver": driver.key, "config": config.key, "round": number}
             try:
                 served[config.key] = Served(pythons[config.env], config, server, pgbouncer_port)
-                wrk(f"{served[config.key].gunicorn.url}/read", 1)  # warm up: the pools fill
+                wrk(f"{served[config.key].gunicorn.url}/read", MACRO_WARMUP)
             except Exception as error:  # reported for this round; the others go on
                 log(f"macro {driver.key} {config.key} did not start: {error}")
                 records.append({**base, "failed": str(error)})
@@ -564,6 +568,7 @@ def main() -> int:
             **vars(args),
             "micro_turns": SLICES,
             "macro_turns": MACRO_TURNS,
+            "macro_warmup": MACRO_WARMUP,
             "macro_served": "all at once",
             "order": "shuffled",
         },
