@@ -24,13 +24,23 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-from typing import Any
 
 from configs import DRIVERS, configurations
-from macro import TICK
-from run import Served, Server, load, own_database, prepare_env, set_up_tables, turn_order, wrk
+from run import (
+    MACRO_WARMUP,
+    Served,
+    Server,
+    combine,
+    load,
+    own_database,
+    prepare_env,
+    set_up_tables,
+    turn_order,
+    wrk,
+)
 
 HEADERS = ("req/s", "app CPU per request", "DB CPU per request")
+FIELDS = ("rate", "app_cpu_us", "db_cpu_us")  # of run.combine()'s record
 
 
 def interval(ratios: list[float]) -> str:
@@ -39,16 +49,6 @@ def interval(ratios: list[float]) -> str:
     mean = statistics.fmean(logs)
     half = 1.96 * statistics.stdev(logs) / math.sqrt(len(logs))
     return f"{math.exp(mean):.3f} [{math.exp(mean - half):.3f}, {math.exp(mean + half):.3f}]"
-
-
-def per_request(found: dict[str, Any]) -> tuple[float, float, float]:
-    """Return a turn's rate, and its app and database CPU per request (µs)."""
-    requests = max(found["requests"], 1)
-    return (
-        found["requests"] / (found["duration_us"] / 1e6),
-        TICK * found["app"] / requests,
-        TICK * found["db"] / requests,
-    )
 
 
 def main() -> None:
@@ -78,28 +78,26 @@ def main() -> None:
             server.recreate_database(config.database["NAME"])
             set_up_tables(python, driver, config.database["NAME"])
         for view in args.views.split(","):
-            ratios: list[tuple[float, float, float]] = []
+            ratios: list[tuple[float, ...]] = []
             for number in range(args.rounds):
-                served = {config.key: Served(python, config, server, 0) for config in configs}
+                served: dict[str, Served] = {}
                 try:
+                    for config in configs:
+                        served[config.key] = Served(python, config, server, 0)
                     for each in served.values():  # warm up: every thread gets its connection
-                        wrk(f"{each.gunicorn.url}/{view}", 2)
+                        wrk(f"{each.gunicorn.url}/{view}", MACRO_WARMUP)
                     for turn in range(args.passes):
                         found = {
-                            key: per_request(load(served[key], view, 1, server))
+                            key: combine(view, [load(served[key], view, 1, server)], False)
                             for key in turn_order(list(served), f"paired {view} {number} {turn}")
                         }
                         ratios.append(
-                            (
-                                found["ours"][0] / found["held"][0],
-                                found["ours"][1] / found["held"][1],
-                                found["ours"][2] / found["held"][2],
-                            )
+                            tuple(found["ours"][name] / found["held"][name] for name in FIELDS)
                         )
                 finally:
                     for each in served.values():
                         each.stop()
-            columns = [interval([ratio[n] for ratio in ratios]) for n in range(3)]
+            columns = [interval([ratio[n] for ratio in ratios]) for n in range(len(FIELDS))]
             print(
                 f"  {driver.key:12s} {view:6s} " + "".join(f"{c:24s}" for c in columns), flush=True
             )

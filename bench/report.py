@@ -205,7 +205,7 @@ def markdown(results: Record) -> str:
         ]
     if "macro" in results:
         tables = macro_tables(results)
-        if "macro_served" in settings:  # from 2026-11-26 on: all up at once, turns of wrk
+        if "macro_turns" in settings:  # from 2026-11-26 on: all up at once, turns of wrk
             how = (
                 f"in {settings['macro_turns']} turns, each pass {order}. Every round serves "
                 "all configurations at once from fresh gunicorns "

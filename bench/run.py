@@ -336,7 +336,6 @@ class Served:
     """One configuration served by gunicorn (and PgBouncer for its own), until stop()."""
 
     def __init__(self, python: str, config: Config, server: Server, pgbouncer_port: int) -> None:
-        self.config = config
         self.name = config.database["NAME"]
         self.bouncer: PgBouncer | None = None
         if config.key == "pgbouncer":
@@ -346,14 +345,13 @@ class Served:
         try:
             self.gunicorn = Gunicorn(python, config.database)
         except Exception:
-            self.stop()
+            if self.bouncer is not None:
+                self.bouncer.stop()
             raise
 
     def stop(self) -> None:
         """Stop gunicorn (its workers close their connections), then PgBouncer."""
-        gunicorn = getattr(self, "gunicorn", None)
-        if gunicorn is not None:
-            gunicorn.stop()
+        self.gunicorn.stop()
         if self.bouncer is not None:
             self.bouncer.stop()
 
@@ -569,7 +567,6 @@ def main() -> int:
             "micro_turns": SLICES,
             "macro_turns": MACRO_TURNS,
             "macro_warmup": MACRO_WARMUP,
-            "macro_served": "all at once",
             "order": "shuffled",
         },
         "versions": {
