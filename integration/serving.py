@@ -49,6 +49,11 @@ COMMANDS = {
         "--bind", "127.0.0.1:{port}", "--workers", "1", "--worker-connections", "1000",
         "--log-level", "warning", "integration.webapp.wsgi:application",
     ],
+    "gunicorn-gevent-preload": [
+        "-m", "gunicorn", "-c", "python:integration.webapp.gunicorn_gevent_preload",
+        "--bind", "127.0.0.1:{port}", "--workers", "1", "--worker-connections", "1000",
+        "--log-level", "warning", "integration.webapp.wsgi:application",
+    ],
 }  # fmt: skip
 
 

@@ -22,14 +22,19 @@ CLIENTS = 64
 PATHS = ["/sync/", "/atomic/", "/sync/", "/atomic/"]
 
 
+# Without --preload, and with it (the config then patches in the master).
+KINDS = ["gunicorn-gevent", "gunicorn-gevent-preload"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("conn_max_age", [0, 60], ids=lambda age: f"max_age_{age}")
 def test_gevent_64_clients_bound_4_no_errors_and_all_returned(
-    postgresql: Engine, conn_max_age: int, figures: list[str]
+    postgresql: Engine, kind: str, conn_max_age: int, figures: list[str]
 ) -> None:
     serving.reset_tables(postgresql)
     options = {"POOL_SIZE": BOUND, "MAX_OVERFLOW": 0, "TIMEOUT": 10}
     with serving.serve(
-        "gunicorn-gevent",
+        kind,
         postgresql,
         TEST_DATABASE,
         conn_max_age=conn_max_age,
@@ -56,15 +61,16 @@ def test_gevent_64_clients_bound_4_no_errors_and_all_returned(
     assert serving.counter_value(postgresql, TEST_DATABASE) == atomic_done
 
 
+@pytest.mark.parametrize("kind", KINDS)
 def test_gevent_waiters_get_pool_timeout_and_the_worker_stays_responsive(
-    postgresql: Engine, figures: list[str]
+    postgresql: Engine, kind: str, figures: list[str]
 ) -> None:
     """All 4 connections sleep 3 s on the server; the other 60 clients wait TIMEOUT (1 s)."""
     timeout, hold = 1.0, 3.0
     serving.reset_tables(postgresql)
     options = {"POOL_SIZE": BOUND, "MAX_OVERFLOW": 0, "TIMEOUT": timeout}
     with serving.serve(
-        "gunicorn-gevent", postgresql, TEST_DATABASE, conn_max_age=0, pool_options=options
+        kind, postgresql, TEST_DATABASE, conn_max_age=0, pool_options=options
     ) as server:
         probes: list[serving.Response] = []
 

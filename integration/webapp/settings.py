@@ -2,7 +2,8 @@
 
 ENGINE (postgresql | mysql) picks the server, whose address comes from the
 same DJ_DB_CONN_POOL_* variables as the tests'; DATABASE names the database;
-CONN_MAX_AGE and POOL_OPTIONS (JSON) are the settings the tests vary.
+CONN_MAX_AGE and POOL_OPTIONS (JSON) are the settings the tests vary;
+STOCK=1 swaps in Django's own ENGINE, for comparisons (bench/).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ DATABASES = {
         POOL_OPTIONS=json.loads(os.environ.get("DJ_DB_CONN_POOL_WEBAPP_POOL_OPTIONS", "{}")),
     )
 }
+if os.environ.get("DJ_DB_CONN_POOL_WEBAPP_STOCK") == "1":
+    DATABASES["default"]["ENGINE"] = f"django.db.backends.{_ENGINE.module}"
+    del DATABASES["default"]["POOL_OPTIONS"]
 INSTALLED_APPS = ["dj_db_conn_pool", "integration.webapp"]
 MIDDLEWARE = ["integration.webapp.middleware.PoolTimeoutMiddleware"]
 ROOT_URLCONF = "integration.webapp.urls"
