@@ -26,8 +26,11 @@ PATHS = ["/sync/", "/atomic/", "/sync/", "/atomic/"]
 KINDS = ["gunicorn-gevent", "gunicorn-gevent-preload"]
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("conn_max_age", [0, 60], ids=lambda age: f"max_age_{age}")
+@pytest.mark.parametrize(
+    ("kind", "conn_max_age"),
+    [("gunicorn-gevent", 0), ("gunicorn-gevent", 60), ("gunicorn-gevent-preload", 60)],
+    ids=lambda value: f"max_age_{value}" if isinstance(value, int) else value,
+)
 def test_gevent_64_clients_bound_4_no_errors_and_all_returned(
     postgresql: Engine, kind: str, conn_max_age: int, figures: list[str]
 ) -> None:
@@ -107,5 +110,6 @@ def test_gevent_waiters_get_pool_timeout_and_the_worker_stays_responsive(
         round(r.elapsed, 2) for r in refused
     ]
     assert all(probe.status == 200 for probe in probes), probes
-    assert slowest_probe < 0.5, f"the worker was blocked for {slowest_probe:.2f} s"
+    # A blocked worker answers only between queries (3 s); 1 s leaves room for a busy machine.
+    assert slowest_probe < 1.0, f"the worker was blocked for {slowest_probe:.2f} s"
     assert after["checked_out"] == 0 and after["timeouts"] == CLIENTS - BOUND, after
