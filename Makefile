@@ -52,7 +52,7 @@ test: services  ## Run every test suite on Django 5.2 and 6.x, against real serv
 	$(WITH_SERVICES) $(HATCH) run test-jdbc:run
 
 .PHONY: lint
-lint: tools  ## ruff and mypy
+lint: tools  ## ruff, mypy, and import-linter (the core's layers, engines apart)
 	$(HATCH) run lint:check
 
 .PHONY: demo
