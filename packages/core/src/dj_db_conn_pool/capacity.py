@@ -68,8 +68,7 @@ def unsupported(alias: str) -> str | None:
         return None
     return (
         f"alias {alias!r} ({connection.settings_dict['ENGINE']}): the capacity check "
-        "supports the engines that read their server's limits (PostgreSQL through psycopg "
-        "or psycopg2, MySQL and MariaDB through mysqlclient) only"
+        "supports PostgreSQL and MySQL/MariaDB only, through psycopg, psycopg2 or mysqlclient"
     )
 
 
