@@ -249,13 +249,18 @@ class PooledDatabaseWrapperMixin:
         # dozes, or goes back for real where it cannot.
         if self._pool_dozing or self._pool_conn is None:  # nothing to look at
             return
+        # As in Django: the next request's first query runs the health check
+        # (CONN_HEALTH_CHECKS), unless the errors' check below just ran.
+        self.health_check_done = False
         if (
             self.autocommit == self.settings_dict["AUTOCOMMIT"]
             and not self.in_atomic_block
             and not self.run_on_commit
             and (not self.errors_occurred or self._pool_usable())
         ):
-            self.errors_occurred = False
+            if self.errors_occurred:
+                self.errors_occurred = False
+                self.health_check_done = True
             if self.pool_checkout is not None:
                 self._pool_doze()
             else:
@@ -289,8 +294,6 @@ class PooledDatabaseWrapperMixin:
             self._pool_conn = None  # Django's next use connects, as after close()
             return
         self.pool_checkout = parked
-        # What Django's connect() resets: the pool has just checked the connection.
-        self.health_check_done = True
 
     def _close(self) -> None:
         if self._pool_dozing:  # Django's tests call _close() alone, to break a connection
@@ -316,7 +319,13 @@ class PooledDatabaseWrapperMixin:
         return not self.pool_hooks.broken(self.connection) and bool(self.is_usable())  # type: ignore[attr-defined]
 
     def pool_thread_ended(self) -> None:
-        """Give back this wrapper's connection, parked or held: its thread has ended."""
+        """Give back this wrapper's connection, parked or held: its thread has ended.
+
+        Not a wrapper shared with other threads (allow_thread_sharing): they may
+        still use it, and one of them closes it.
+        """
+        if self.allow_thread_sharing:  # type: ignore[attr-defined]
+            return
         self._pool_dozing = False
         ref, self._pool_parked = self._pool_parked, None
         parked = ref() if ref is not None else None
