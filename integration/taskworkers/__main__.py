@@ -1,0 +1,43 @@
+"""python -m integration.taskworkers setup | enqueue N | db-worker
+
+setup: create the tables (migrate) and reset the counters; enqueue: N Django
+tasks, half of them locking a row; db-worker: run django-tasks-db's db_worker
+until the queue is empty, then print this process's pool stats as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration.taskworkers.settings")
+
+
+def main(argv: list[str]) -> None:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    from integration.taskworkers import tasks
+
+    action = argv[0]
+    if action == "setup":
+        call_command("migrate", run_syncdb=True, verbosity=0)
+        tasks.reset()
+    elif action == "enqueue":
+        for number in range(int(argv[1])):
+            tasks.bump.enqueue(f"dt-{number}", number % 2 == 0)
+    elif action == "db-worker":
+        call_command(
+            "db_worker", batch=True, interval=0, startup_delay=False, reload=False, verbosity=0
+        )
+        from dj_db_conn_pool import stats
+
+        print(json.dumps(stats().get("default", {})))
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,54 @@
+"""The Celery app of the worker tests: Redis broker and result backend, one task.
+
+TASKWORKERS_TOUCH_DB_AT_CHILD_INIT=1 adds a worker_process_init handler that
+runs a query, as apps that warm a cache or read a flag there do: the hazard
+that test_celery.py pins (see docs/celery.md).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration.taskworkers.settings")
+
+from celery import Celery  # noqa: E402
+from celery.signals import worker_process_init, worker_process_shutdown  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+app = Celery("taskworkers")
+app.conf.update(
+    broker_url=settings.CELERY_REDIS,
+    result_backend=settings.CELERY_REDIS,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
+
+
+@app.task(name="taskworkers.bump")
+def bump(token: str, locked: bool) -> str:
+    from .tasks import run
+
+    return run(token, locked)
+
+
+if os.environ.get("TASKWORKERS_TOUCH_DB_AT_CHILD_INIT") == "1":
+
+    @worker_process_init.connect
+    def touch_database(**kwargs: Any) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+
+@worker_process_shutdown.connect
+def close_pools(**kwargs: Any) -> None:
+    """End this child's pooled sessions: billiard ends it with os._exit, so no atexit runs."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        close_pool = getattr(connection, "close_pool", None)
+        if close_pool is not None:
+            close_pool()
