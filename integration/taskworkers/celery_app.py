@@ -22,6 +22,7 @@ app.conf.update(
     result_backend=settings.CELERY_REDIS,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
+    task_track_started=os.environ.get("TASKWORKERS_TRACK_STARTED") == "1",
 )
 
 

@@ -126,7 +126,7 @@ class Worker:
     """A worker command in its own process group, its output kept in a temporary file.
 
     Use it as a context manager: on exit the group gets SIGTERM, then SIGKILL
-    after 10 s, since a worker that hangs (the fd hazard of test_celery.py)
+    after 5 s, since a worker that hangs (the fd hazard of test_celery.py)
     ignores a warm shutdown.
     """
 
@@ -152,7 +152,7 @@ class Worker:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(10)
+                self.process.wait(5)
             except subprocess.TimeoutExpired:
                 pass
         try:

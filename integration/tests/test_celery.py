@@ -75,14 +75,19 @@ def run_tasks(redis_url: str, count: int, timeout: float) -> Outcome:
     outcome = Outcome(sent=count)
     deadline = start + timeout
     for result in results:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 and not result.ready():  # a hung worker: stop waiting at once
+            outcome.unfinished += 1
+            continue
         try:
-            result.get(timeout=max(0.1, deadline - time.monotonic()), propagate=False)
+            result.get(timeout=max(remaining, 0.1), propagate=False)
         except celery.exceptions.TimeoutError:
             outcome.unfinished += 1
             continue
         if not result.successful():
             outcome.failures.append(repr(result.result))
     outcome.seconds = time.monotonic() - start
+    results.clear()  # before the client goes: their finalizers talk to Redis
     client.close()
     return outcome
 
@@ -139,3 +144,19 @@ def test_celery_worker_runs_every_task_within_the_pool_bound(
         f"{TASKS} tasks in {outcome.seconds:.1f} s ({TASKS / outcome.seconds:.0f}/s), "
         f"{sessions} sessions ran them, peak {sampler.peak} (bound {bound})"
     )
+
+
+def test_celery_child_that_queried_at_init_never_lends_the_socket_celery_closed(
+    postgresql: Engine, redis_url: str
+) -> None:
+    # A worker_process_init handler runs a query; Celery's Django fixup then
+    # os.close()s that connection's descriptor and calls close(). Once the
+    # result backend's Redis socket takes the same descriptor number, a pool
+    # that lends the parked connection sends SQL to Redis: the child hangs.
+    env = app_env(postgresql, TEST_DATABASE, redis=redis_url, touch_db_at_child_init=1, track_started=1
+    )
+    run_app(env, "setup")
+    with celery_worker(env, "--pool", "prefork", "--concurrency", "2") as worker:
+        outcome = run_tasks(redis_url, 40, timeout=15)
+        assert_all_ran(outcome, worker)
+    check_rows(postgresql, 40)
