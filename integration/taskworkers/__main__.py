@@ -2,7 +2,8 @@
 
 setup: create the tables (migrate) and reset the counters; enqueue: N Django
 tasks, half of them locking a row; db-worker: run django-tasks-db's db_worker
-until the queue is empty, then print this process's pool stats as JSON.
+until the queue is empty, end its last turn as the others end
+(close_old_connections()), then print this process's pool stats as JSON.
 """
 
 from __future__ import annotations
@@ -32,8 +33,13 @@ def main(argv: list[str]) -> None:
         call_command(
             "db_worker", batch=True, interval=0, startup_delay=False, reload=False, verbosity=0
         )
+        from django.db import close_old_connections
+
         from dj_db_conn_pool import stats
 
+        # --batch returns right after its last, empty, poll, without the
+        # close_old_connections() that ends every other turn of its loop.
+        close_old_connections()
         print(json.dumps(stats().get("default", {})))
     else:
         raise SystemExit(__doc__)

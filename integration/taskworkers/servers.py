@@ -94,6 +94,34 @@ class SessionSampler:
         self._thread.join(10)
 
 
+def rows(engine: Engine, database: str, sql: str) -> list[tuple[Any, ...]]:
+    """Run a query on the database from an observer connection; return its rows."""
+    observer = engine.raw_connect(database)
+    try:
+        cursor = observer.cursor()
+        cursor.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        observer.close()
+
+
+def check_rows(engine: Engine, database: str, count: int) -> int:
+    """Assert `count` tasks ran once each, the counters are exact, and no server
+    session served two processes; return how many sessions ran the tasks."""
+    counters = dict(rows(engine, database, "SELECT id, value FROM taskworkers_counter"))
+    assert counters == {1: count - count // 2, 2: count // 2}
+    runs = rows(engine, database, "SELECT COUNT(*), COUNT(DISTINCT token) FROM taskworkers_taskrun")
+    assert runs == [(count, count)]
+    shared = rows(
+        engine,
+        database,
+        "SELECT session, COUNT(DISTINCT pid) FROM taskworkers_taskrun "
+        "GROUP BY session HAVING COUNT(DISTINCT pid) > 1",
+    )
+    assert shared == [], "server sessions used by two worker processes"
+    return int(rows(engine, database, "SELECT COUNT(DISTINCT session) FROM taskworkers_taskrun")[0][0])
+
+
 def app_env(engine: Engine, database: str, **variables: Any) -> dict[str, str]:
     """The environment of a worker-app process: TASKWORKERS_* (see settings.py) set."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("TASKWORKERS_")}
@@ -160,6 +188,14 @@ class Worker:
         except ProcessLookupError:
             pass
         self.process.wait(10)
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the worker to exit by itself; fail the test with its output if it does not."""
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{self.command} still running after {timeout} s:\n{self.output()}")
 
     def output(self) -> str:
         """Return what the worker printed so far (its last 6000 characters)."""

@@ -17,7 +17,14 @@ import pytest
 
 from conftest import TEST_DATABASE
 from integration.engines import Engine
-from integration.taskworkers.servers import SessionSampler, Worker, app_env, redis_server, run_app
+from integration.taskworkers.servers import (
+    SessionSampler,
+    Worker,
+    app_env,
+    check_rows,
+    redis_server,
+    run_app,
+)
 
 celery = pytest.importorskip("celery", reason="Celery is in the `test` envs only (hatch.toml)")
 
@@ -92,31 +99,6 @@ def run_tasks(redis_url: str, count: int, timeout: float) -> Outcome:
     return outcome
 
 
-def table(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
-    observer = engine.raw_connect(TEST_DATABASE)
-    try:
-        cursor = observer.cursor()
-        cursor.execute(sql)
-        return [tuple(row) for row in cursor.fetchall()]
-    finally:
-        observer.close()
-
-
-def check_rows(engine: Engine, count: int) -> int:
-    """Assert the counters are exact and no session served two processes; return the sessions."""
-    counters = dict(table(engine, "SELECT id, value FROM taskworkers_counter"))
-    assert counters == {1: count - count // 2, 2: count // 2}
-    runs = table(engine, "SELECT COUNT(*), COUNT(DISTINCT token) FROM taskworkers_taskrun")
-    assert runs == [(count, count)]
-    shared = table(
-        engine,
-        "SELECT session, COUNT(DISTINCT pid) FROM taskworkers_taskrun "
-        "GROUP BY session HAVING COUNT(DISTINCT pid) > 1",
-    )
-    assert shared == [], "server sessions used by two worker processes"
-    return int(table(engine, "SELECT COUNT(DISTINCT session) FROM taskworkers_taskrun")[0][0])
-
-
 def assert_all_ran(outcome: Outcome, worker: Worker) -> None:
     assert outcome.unfinished == 0, (
         f"{outcome.unfinished} of {outcome.sent} tasks unfinished: the worker hung\n"
@@ -136,7 +118,7 @@ def test_celery_worker_runs_every_task_within_the_pool_bound(
         with celery_worker(env, *mode.args) as worker:
             outcome = run_tasks(redis_url, TASKS, timeout=60)
             assert_all_ran(outcome, worker)
-    sessions = check_rows(postgresql, TASKS)
+    sessions = check_rows(postgresql, TEST_DATABASE, TASKS)
     bound = mode.processes * mode.pool_size
     assert sampler.samples > 10
     assert sampler.peak <= bound, f"{sampler.peak} sessions, bound {bound}"
@@ -159,4 +141,4 @@ def test_celery_child_that_queried_at_init_never_lends_the_socket_celery_closed(
     with celery_worker(env, "--pool", "prefork", "--concurrency", "2") as worker:
         outcome = run_tasks(redis_url, 40, timeout=15)
         assert_all_ran(outcome, worker)
-    check_rows(postgresql, 40)
+    check_rows(postgresql, TEST_DATABASE, 40)
