@@ -12,9 +12,9 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration.taskworkers.settings")
 
-from celery import Celery  # noqa: E402
-from celery.signals import worker_process_init, worker_process_shutdown  # noqa: E402
-from django.conf import settings  # noqa: E402
+from celery import Celery
+from celery.signals import worker_process_init, worker_process_shutdown
+from django.conf import settings
 
 app = Celery("taskworkers")
 app.conf.update(

@@ -119,7 +119,9 @@ def check_rows(engine: Engine, database: str, count: int) -> int:
         "GROUP BY session HAVING COUNT(DISTINCT pid) > 1",
     )
     assert shared == [], "server sessions used by two worker processes"
-    return int(rows(engine, database, "SELECT COUNT(DISTINCT session) FROM taskworkers_taskrun")[0][0])
+    return int(
+        rows(engine, database, "SELECT COUNT(DISTINCT session) FROM taskworkers_taskrun")[0][0]
+    )
 
 
 def app_env(engine: Engine, database: str, **variables: Any) -> dict[str, str]:

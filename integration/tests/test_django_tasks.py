@@ -17,7 +17,14 @@ import pytest
 
 from conftest import TEST_DATABASE
 from integration.engines import Engine
-from integration.taskworkers.servers import SessionSampler, Worker, app_env, check_rows, rows, run_app
+from integration.taskworkers.servers import (
+    SessionSampler,
+    Worker,
+    app_env,
+    check_rows,
+    rows,
+    run_app,
+)
 
 pytest.importorskip("django_tasks_db", reason="django-tasks-db is in the `test` envs only")
 
