@@ -24,6 +24,8 @@ class Engine:
     env_prefix: str
     backend_id_sql: str  # the server's id of this session
     default_database: str | None  # where an observer connects
+    # 1 if this session is inside a transaction that has written, else 0.
+    in_transaction_sql: str
 
     @property
     def configured(self) -> bool:
@@ -136,6 +138,7 @@ POSTGRESQL = Engine(
     env_prefix="DJ_DB_CONN_POOL_PG",
     backend_id_sql="SELECT pg_backend_pid()",
     default_database="postgres",
+    in_transaction_sql="SELECT (pg_current_xact_id_if_assigned() IS NOT NULL)::int",
 )
 MYSQL = Engine(
     alias="mysql",
@@ -143,6 +146,7 @@ MYSQL = Engine(
     env_prefix="DJ_DB_CONN_POOL_MYSQL",
     backend_id_sql="SELECT CONNECTION_ID()",
     default_database=None,
+    in_transaction_sql="SELECT @@in_transaction",
 )
 POSTGIS = Engine(
     alias="postgis",
@@ -150,6 +154,7 @@ POSTGIS = Engine(
     env_prefix="DJ_DB_CONN_POOL_POSTGIS",
     backend_id_sql="SELECT pg_backend_pid()",
     default_database="postgres",
+    in_transaction_sql="SELECT (pg_current_xact_id_if_assigned() IS NOT NULL)::int",
 )
 ALL = [POSTGRESQL, MYSQL]  # what the engine-generic tests run on
 _DRIVERS = {

@@ -333,6 +333,8 @@ def test_overflow_connections_are_returned_for_real_not_parked(
     # the queue is full) rather than staying parked: never more than POOL_SIZE parked.
     pool_options.update(POOL_SIZE=1, MAX_OVERFLOW=1, TIMEOUT=5)
     both = threading.Barrier(2)
+    returned = threading.Barrier(3)
+    looked = threading.Event()
 
     def one_thread() -> None:
         close_old_connections()
@@ -340,15 +342,21 @@ def test_overflow_connections_are_returned_for_real_not_parked(
             cursor.execute("SELECT 1")
             both.wait(10)  # the two connections are out at the same moment
         close_old_connections()
+        returned.wait(10)
+        looked.wait(10)  # alive until looked at: a thread that ends gives its connection back
 
     threads = [threading.Thread(target=one_thread) for _ in range(2)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    returned.wait(10)
     entry = _only_entry(engine)
-    assert dj_db_conn_pool.stats(engine.alias)[engine.alias]["connections_opened"] == 2
-    assert len(entry.parking) == 1 and entry.pool.checkedin() == 1
+    try:
+        assert dj_db_conn_pool.stats(engine.alias)[engine.alias]["connections_opened"] == 2
+        assert len(entry.parking) == 1 and entry.pool.checkedin() == 1
+    finally:
+        looked.set()
+        for thread in threads:
+            thread.join()
 
 
 def test_parked_connection_is_taken_over_when_the_pool_is_full(

@@ -310,7 +310,14 @@ def test_a_transaction_left_open_is_rolled_back_on_return(mariadb: Any) -> None:
     mariadb.close()
     assert session_id(mariadb) == session  # the same session, without the row
     assert fetch(mariadb, "SELECT COUNT(*) FROM jdbc_open") == [(0,)]
-    assert type(mariadb).pool_transaction_open(mariadb.connection) is False
+    # JDBC cannot tell that a raw BEGIN opened one in autocommit mode: every return rolls back.
+    assert type(mariadb).pool_transaction_open(mariadb.connection) is True
+    with mariadb.cursor() as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute("INSERT INTO jdbc_open VALUES (2)")
+    mariadb.close()
+    assert session_id(mariadb) == session
+    assert fetch(mariadb, "SELECT COUNT(*), @@in_transaction FROM jdbc_open") == [(0, 0)]
 
 
 def test_a_killed_session_is_replaced_at_checkout(mariadb: Any) -> None:

@@ -147,11 +147,11 @@ def _check_conn_max_age(alias: str, settings_dict: Mapping[str, Any]) -> list[ch
         return []
     return [
         checks.Warning(
-            f"DATABASES[{alias!r}]['CONN_MAX_AGE'] = {max_age!r} with a pooled ENGINE: each "
-            "thread's connection wrapper then keeps its pooled connection checked out across "
-            "requests, so idle threads hold connections that busy ones wait for.",
-            hint="Set CONN_MAX_AGE to 0 (Django's default): the pool, not the wrapper, "
-            "keeps connections open between requests.",
+            f"DATABASES[{alias!r}]['CONN_MAX_AGE'] = {max_age!r} is ignored with a pooled "
+            "ENGINE: the connection goes back to the pool at the end of every request, and "
+            "the pool keeps it open.",
+            hint="Remove CONN_MAX_AGE (or set it to 0); POOL_OPTIONS['RECYCLE'] caps a "
+            "connection's age.",
             obj=alias,
             id="dj_db_conn_pool.W001",
         )

@@ -1,7 +1,8 @@
-"""Tell, without a round trip, whether an idle connection may have died."""
+"""Tell, without a round trip, whether an idle connection may have died or lost its socket."""
 
 from __future__ import annotations
 
+import os
 import select
 import threading
 from typing import Any
@@ -47,3 +48,20 @@ def socket_has_news(dbapi_connection: Any) -> bool:
         mine.poller.register(fd, _EVENTS)
         mine.fd = fd
     return bool(mine.poller.poll(0))
+
+
+def socket_identity(dbapi_connection: Any) -> tuple[int, int] | None:
+    """Return what identifies the connection's socket (device, inode), or None without one.
+
+    A descriptor number is reused as soon as it is closed: code that closes a
+    connection's descriptor behind the driver's back (Celery's Django fixup does,
+    in a new worker process) leaves the connection pointing at whatever socket
+    gets that number next. The identity recorded at connect tells them apart.
+    Raises OSError if the descriptor is closed.
+    """
+    try:
+        fd = dbapi_connection.fileno()
+    except Exception:  # no socket to look at (JDBC, oracledb thin)
+        return None
+    stat = os.fstat(fd)
+    return stat.st_dev, stat.st_ino

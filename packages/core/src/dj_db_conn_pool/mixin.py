@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-import time
+import threading
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
 from django.utils.asyncio import async_unsafe
 
-from . import liveness, options
+from . import liveness, options, thread_exit
 from .container import pool_container
 from .pool import INITIALIZED, Checkout, PoolEntry
 
@@ -64,7 +64,7 @@ class PooledDatabaseWrapperMixin:
         health_check_enabled: bool
         health_check_done: bool
         autocommit: bool
-        close_at: float | None
+        _thread_ident: int
         run_commit_hooks_on_set_autocommit_on: bool
         run_on_commit: list[Any]
         in_atomic_block: bool
@@ -102,8 +102,24 @@ class PooledDatabaseWrapperMixin:
 
     @staticmethod
     def pool_transaction_open(dbapi_connection: Any) -> bool:
-        """Return whether a transaction may be open (True when unknown)."""
+        """Return whether a transaction may be open: False only where the driver proves none is."""
         return True
+
+    @staticmethod
+    def pool_rollback(dbapi_connection: Any) -> None:
+        """Roll back whatever transaction may be open."""
+        dbapi_connection.rollback()
+
+    @staticmethod
+    def pool_autocommit(dbapi_connection: Any) -> bool | None:
+        """Return the driver's autocommit mode, read locally; None where it cannot tell."""
+        autocommit = getattr(dbapi_connection, "autocommit", None)
+        return autocommit if isinstance(autocommit, bool) else None
+
+    @staticmethod
+    def pool_set_autocommit(dbapi_connection: Any, autocommit: bool) -> None:
+        """Set the driver's autocommit mode (no transaction is open)."""
+        dbapi_connection.autocommit = autocommit
 
     @staticmethod
     def pool_connection_broken(dbapi_connection: Any) -> bool:
@@ -152,6 +168,7 @@ class PooledDatabaseWrapperMixin:
             s.get("PORT"),
             repr(s.get("OPTIONS")),
             repr(s.get("POOL_OPTIONS")),
+            s.get("AUTOCOMMIT"),  # what the pool restores on return
             self.timezone_name,
             settings.USE_TZ,
         )
@@ -211,6 +228,8 @@ class PooledDatabaseWrapperMixin:
         checkout = entry.checkout()
         self.pool_checkout = checkout
         pool_container.holders.add(self)  # stays while parked: see pool_forget()
+        if self._thread_ident == threading.get_ident():  # not a thread it is shared with
+            thread_exit.release_at_exit(self)
         for name in self.pool_shared_state:
             setattr(self, name, getattr(entry.factory, name))
         # Django's session set-up runs once per physical connection, not per checkout.
@@ -267,37 +286,41 @@ class PooledDatabaseWrapperMixin:
             self._pool_keep = None
 
     def close_if_unusable_or_obsolete(self) -> None:
-        # Django drops a connection after errors or with autocommit left changed
-        # ("don't take chances"); so does the pool. Otherwise it is returned:
-        # where Django would close it (CONN_MAX_AGE is up), it dozes.
+        # Django calls this at the start and end of every request. The pool, not
+        # the wrapper, keeps connections open: whatever CONN_MAX_AGE says, the
+        # connection goes back now. One that Django would not trust (autocommit
+        # left changed, or errors and no longer usable) is discarded; a clean one
+        # dozes, or goes back for real where it cannot.
         if self._pool_dozing or self._pool_conn is None:  # nothing to look at
             return
-        if not self.errors_occurred and self.autocommit == self.settings_dict["AUTOCOMMIT"]:
-            close_at = self.close_at
-            if close_at is not None and time.monotonic() >= close_at and self._pool_doze():
-                return
-            super().close_if_unusable_or_obsolete()  # type: ignore[misc]
+        if (
+            self.autocommit == self.settings_dict["AUTOCOMMIT"]
+            and not self.in_atomic_block
+            and not self.run_on_commit
+            and (not self.errors_occurred or self.is_usable())  # type: ignore[attr-defined]
+        ):
+            self.errors_occurred = False
+            if self.pool_checkout is not None:
+                self._pool_doze()
+            else:
+                self.close()
             return
         self._pool_keep = False
         try:
-            super().close_if_unusable_or_obsolete()  # type: ignore[misc]
+            self.close()
         finally:
             self._pool_keep = None
 
-    def _pool_doze(self) -> bool:
-        """Park a clean connection but keep it on the wrapper; False if it cannot."""
+    def _pool_doze(self) -> None:
+        """Return a clean connection, keeping it on the wrapper if it was parked."""
         checkout = self.pool_checkout
-        if (
-            checkout is None
-            or self.in_atomic_block
-            or self.run_on_commit
-            or not checkout.entry.parking.park(checkout)
-        ):
-            return False
+        assert checkout is not None
         self.pool_checkout = None
-        self._pool_parked = weakref.ref(checkout)
-        self._pool_dozing = True
-        return True
+        if checkout.entry.give_back(checkout, reusable=True, park=True):
+            self._pool_parked = weakref.ref(checkout)
+            self._pool_dozing = True
+        else:  # back in the queue, or discarded: the next use connects, as after close()
+            self.connection = None
 
     def _pool_wake(self) -> None:
         """Take back the dozing connection, or let go of it if another thread took it."""
@@ -313,12 +336,8 @@ class PooledDatabaseWrapperMixin:
             self._pool_conn = None  # Django's next use connects, as after close()
             return
         self.pool_checkout = parked
-        # What Django's connect() resets: the pool has just checked the connection,
-        # and CONN_MAX_AGE counts from now (with 0, close_at has passed already).
+        # What Django's connect() resets: the pool has just checked the connection.
         self.health_check_done = True
-        max_age = self.settings_dict["CONN_MAX_AGE"]
-        if max_age:
-            self.close_at = time.monotonic() + max_age
 
     def _close(self) -> None:
         if self._pool_dozing:  # Django's tests call _close() alone, to break a connection
@@ -335,12 +354,21 @@ class PooledDatabaseWrapperMixin:
             and not self.in_atomic_block
             and not (self.errors_occurred and self.pool_connection_broken(self.connection))
         )
-        entry = checkout.entry
-        if reusable and entry.parking.park(checkout):
-            self._pool_parked = weakref.ref(checkout)
-            return
         with self.wrap_database_errors:
-            entry.checkin(checkout, reusable)
+            if checkout.entry.give_back(checkout, reusable, park=True):
+                self._pool_parked = weakref.ref(checkout)
+
+    def pool_thread_ended(self) -> None:
+        """Give back this wrapper's connection, parked or held: its thread has ended."""
+        self._pool_dozing = False
+        ref, self._pool_parked = self._pool_parked, None
+        parked = ref() if ref is not None else None
+        if parked is not None and parked.entry.parking.claim(parked):
+            parked.entry.checkin(parked, reusable=True)  # cleaned when parked
+        checkout, self.pool_checkout = self.pool_checkout, None
+        self._pool_conn = None
+        if checkout is not None:
+            checkout.entry.give_back(checkout, reusable=True)
 
     def close_pool(self) -> None:
         """Retire this alias's pools, wherever Django closes its own pool."""

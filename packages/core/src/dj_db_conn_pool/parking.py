@@ -18,7 +18,7 @@ after a query (MariaDB, mysqlclient).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .pool import Checkout, PoolEntry
@@ -35,7 +35,6 @@ class ParkingLot:
         # Nothing is parked without STICKY, nor with RESET_ON_RETURN="session"
         # (the reset happens on the real return).
         self._enabled = entry.sticky and not entry.resets_session
-        self._transaction_open = entry.engine.pool_transaction_open
         self._gate = entry.gate
         # A permit returned while fewer than this many are free belongs to an
         # overflow connection (more than POOL_SIZE out), which is never parked.
@@ -48,7 +47,7 @@ class ParkingLot:
         return len(self._parked)
 
     def park(self, checkout: Checkout) -> bool:
-        """Keep a returned connection parked; False if it must go back to the queue."""
+        """Keep a returned, cleaned connection parked; False if it must go back to the queue."""
         gate = self._gate
         if (
             not self._enabled
@@ -56,12 +55,6 @@ class ParkingLot:
             or (gate is not None and (gate.waiters or gate.free < self._overflow_below))
         ):
             return False  # or someone waits, or it is an overflow connection
-        connection: Any = checkout.dbapi_connection
-        try:
-            if self._transaction_open(connection):
-                connection.rollback()
-        except Exception:
-            return False  # the real return discards it
         checkout.parked_at = now = time.monotonic()
         # Until then, its own wrapper takes it back with one comparison: it is
         # younger than RECYCLE and back too soon for a ping or a poll.

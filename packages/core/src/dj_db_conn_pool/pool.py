@@ -30,6 +30,17 @@ logger = logging.getLogger("dj_db_conn_pool")
 RETURNED_AT = "dj_db_conn_pool.returned_at"
 OPENED_AT = "dj_db_conn_pool.opened_at"
 INITIALIZED = "dj_db_conn_pool.initialized"
+SOCKET = "dj_db_conn_pool.socket"  # liveness.socket_identity() at connect
+CLEANED = "dj_db_conn_pool.cleaned"  # give_back() cleaned it: SQLAlchemy's reset need not
+ROLLED_BACK = "dj_db_conn_pool.rolled_back"  # a return needed a rollback (logged once)
+
+# Driver connections whose descriptor was closed behind the driver's back: never
+# closed by the pool, whose close would hit whatever socket reuses the number.
+_abandoned: list[Any] = []
+
+
+class SocketReplaced(Exception):
+    """The connection's descriptor no longer refers to the socket it opened."""
 
 
 # Called with (alias, seconds waited) after every checkout, served or not: the
@@ -51,6 +62,7 @@ class Checkout:
         "reported",
         "returned",
         "since",
+        "socket",
         "stack",
     )
 
@@ -60,6 +72,7 @@ class Checkout:
         # Fixed for the whole loan: read once rather than through the fairy each time.
         self.dbapi_connection = fairy.dbapi_connection
         self.opened_at: float = fairy.info.get(OPENED_AT, time.monotonic())
+        self.socket: tuple[int, int] | None = fairy.info.get(SOCKET)
         self.parked_at = self.fresh_until = 0.0
         self.returned = False
         self.lend()
@@ -87,7 +100,15 @@ class PoolEntry:
         self.options = opts = options.resolve(settings_dict.get("POOL_OPTIONS"), self.alias)
         self.retired = False
         self._counters = dict.fromkeys(
-            ("checkouts", "connections_opened", "invalidations", "timeouts", "refused"), 0
+            (
+                "checkouts",
+                "connections_opened",
+                "invalidations",
+                "timeouts",
+                "refused",
+                "rollbacks_on_return",
+            ),
+            0,
         )
         # Checkouts that took back a parked connection, counted without a lock:
         # next() of an itertools.count is one C call, which the GIL keeps whole.
@@ -105,6 +126,8 @@ class PoolEntry:
         self.factory = wrapper.copy()
         self._conn_params = dict(conn_params)
         self.engine = type(wrapper)
+        # What Django sets on every connection it opens, and expects of one it is lent.
+        self.autocommit = bool(settings_dict.get("AUTOCOMMIT", True))
         self._reset_session = (
             self.engine.pool_reset_session if opts["RESET_ON_RETURN"] == "session" else None
         )
@@ -202,13 +225,15 @@ class PoolEntry:
 
     def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
         record.info[OPENED_AT] = time.monotonic()
+        record.info[SOCKET] = liveness.socket_identity(dbapi_connection)
 
     def _on_reset(self, dbapi_connection: Any, record: Any, state: Any) -> None:
-        if self.engine.pool_transaction_open(dbapi_connection):
-            dbapi_connection.rollback()
-        if self._reset_session is not None and record is not None:
-            self._reset_session(dbapi_connection)
-            record.info.pop(INITIALIZED, None)  # Django's set-up runs again next time
+        # give_back() cleaned it already; otherwise SQLAlchemy is returning the
+        # connection of a checkout that was garbage collected. Raising makes it
+        # discard the connection.
+        if record is None or state.terminate_only or record.info.pop(CLEANED, False):
+            return
+        self.clean(dbapi_connection, record.info)
 
     def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
         record.info[RETURNED_AT] = time.monotonic()
@@ -226,6 +251,18 @@ class PoolEntry:
         if error is not None:
             raise sa_exc.DisconnectionError(f"failed its ping: {error}") from error
 
+    @staticmethod
+    def _check_socket(dbapi_connection: Any, opened: tuple[int, int] | None) -> None:
+        """Raise SocketReplaced unless the connection still has the socket it opened."""
+        if opened is None:
+            return
+        try:
+            now = liveness.socket_identity(dbapi_connection)
+        except OSError as error:
+            raise SocketReplaced(f"its descriptor was closed ({error})") from error
+        if now != opened:
+            raise SocketReplaced("its descriptor now refers to another file or socket")
+
     def _ping_if_in_doubt(self, dbapi_connection: Any, idle: float) -> Exception | None:
         """Ping a connection idle for long or that may be dead; return the failure."""
         if idle < self._ping_interval and (
@@ -237,6 +274,77 @@ class PoolEntry:
         except Exception as error:
             return error
         return None
+
+    # The return path.
+
+    def give_back(self, checkout: Checkout, reusable: bool, park: bool = False) -> bool:
+        """Return a connection, cleaned; parked for its owner if `park` allows; True if parked.
+
+        The one way back into the pool: a reusable connection is cleaned first
+        (clean()); one that cannot be is discarded; one whose descriptor was
+        closed behind the driver's back is abandoned, never closed. A clean one
+        is parked (STICKY) or goes back to SQLAlchemy's queue.
+        """
+        if reusable:
+            try:
+                self._check_socket(checkout.dbapi_connection, checkout.socket)
+                self.clean(checkout.dbapi_connection, checkout.fairy.info)
+            except SocketReplaced as error:
+                self._abandon(checkout, error)
+                return False
+            except Exception as error:
+                logger.info(
+                    "pool %r: could not clean a returned connection, discarding it (%s: %s)",
+                    self.alias,
+                    type(error).__name__,
+                    self._redact(str(error)),
+                )
+                reusable = False
+        if reusable and park and self.parking.park(checkout):
+            return True
+        self.checkin(checkout, reusable)
+        return False
+
+    def clean(self, dbapi_connection: Any, info: dict[str, Any]) -> None:
+        """Leave no transaction open and autocommit as Django sets it; raise if that fails.
+
+        A transaction is rolled back unless the driver proves none is open
+        (pool_transaction_open() says False only then); with
+        RESET_ON_RETURN="session" the session is reset too.
+        """
+        engine = self.engine
+        if engine.pool_transaction_open(dbapi_connection):
+            engine.pool_rollback(dbapi_connection)
+            self._count("rollbacks_on_return")
+            if ROLLED_BACK not in info:
+                info[ROLLED_BACK] = True
+                logger.info(
+                    "pool %r: a connection came back with a transaction that may be open; "
+                    "rolled it back (said once per connection; stats: rollbacks_on_return)",
+                    self.alias,
+                )
+        if engine.pool_autocommit(dbapi_connection) not in (None, self.autocommit):
+            engine.pool_set_autocommit(dbapi_connection, self.autocommit)
+        if self._reset_session is not None:
+            self._reset_session(dbapi_connection)
+            info.pop(INITIALIZED, None)  # Django's set-up runs again next time
+
+    def _abandon(self, checkout: Checkout, error: Exception) -> None:
+        """Let go of a connection without closing it: its descriptor is someone else's now."""
+        checkout.returned = True
+        _abandoned.append(checkout.dbapi_connection)
+        self._count("invalidations")
+        logger.warning(
+            "pool %r: discarded a connection to %s without closing it: %s",
+            self.alias,
+            self._where,
+            error,
+        )
+        try:
+            checkout.fairy.detach()  # out of SQLAlchemy's pool, and never closed by it
+        finally:
+            if self.gate is not None:
+                self.gate.release()
 
     # The wrapper calls these.
 
@@ -259,6 +367,11 @@ class PoolEntry:
         """Check a parked connection before it is lent again; return it for real if unfit."""
         if self.retired or now - checkout.opened_at > self.max_age:
             self.checkin(checkout, reusable=True)  # SQLAlchemy recycles it when it is next lent
+            return False
+        try:
+            self._check_socket(checkout.dbapi_connection, checkout.socket)
+        except SocketReplaced as replaced:
+            self._abandon(checkout, replaced)
             return False
         if self._pre_ping:
             error = self._ping_if_in_doubt(checkout.dbapi_connection, now - checkout.parked_at)
@@ -369,7 +482,11 @@ class PoolEntry:
         return self.gate.waiting if self.gate is not None else 0
 
     def checkin(self, checkout: Checkout, reusable: bool) -> None:
-        """Return a connection: pooled if reusable, else closed for good."""
+        """Return a connection to SQLAlchemy: pooled if reusable, else closed for good.
+
+        Every reusable connection reaching here was cleaned by give_back() (a
+        parked one, when it was parked): SQLAlchemy's reset event is told so.
+        """
         fairy = checkout.fairy
         checkout.returned = True
         try:
@@ -379,6 +496,7 @@ class PoolEntry:
                 fairy.detach()
                 fairy.close()
             else:
+                fairy.info[CLEANED] = True
                 fairy.close()
         finally:
             # Only now, with an overflow connection really closed, may a waiter

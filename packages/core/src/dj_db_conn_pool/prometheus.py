@@ -39,6 +39,10 @@ COUNTERS = {
     ),
     "timeouts": ("timeouts", "Checkouts that waited TIMEOUT in vain (PoolTimeout)."),
     "refused": ("refused", "Checkouts refused at once: MAX_WAITING requests already waited."),
+    "rollbacks_on_return": (
+        "rollbacks_on_return",
+        "Returns that rolled back a transaction that may have been open.",
+    ),
 }
 # Seconds: a free connection is lent in well under a millisecond; a full pool
 # makes requests wait up to TIMEOUT (30s by default).

@@ -17,6 +17,7 @@ _SUMMED = (
     "invalidations",
     "timeouts",
     "refused",
+    "rollbacks_on_return",
     "wait_total",
 )
 

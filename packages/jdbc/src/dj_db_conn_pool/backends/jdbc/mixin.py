@@ -53,12 +53,18 @@ class JDBCDatabaseWrapperMixin(PooledDatabaseWrapperMixin):
             return False
         return True
 
-    # The pool's hooks: JDBC knows the autocommit mode and whether the driver
-    # closed the connection without asking the server; a ping is isValid().
+    # The pool's hooks: JDBC knows whether the driver closed the connection
+    # without asking the server; a ping is isValid(). It cannot prove that no
+    # transaction is open: in autocommit mode a raw BEGIN opens one all the same.
+    # So every return rolls back (pool_transaction_open stays the default, True).
 
     @staticmethod
-    def pool_transaction_open(dbapi_connection: Any) -> bool:
-        return not dbapi_connection.autocommit
+    def pool_rollback(dbapi_connection: Any) -> None:
+        if dbapi_connection.autocommit:  # JDBC's rollback() refuses or skips it here
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("ROLLBACK")
+        else:
+            dbapi_connection.rollback()
 
     @staticmethod
     def pool_connection_broken(dbapi_connection: Any) -> bool:

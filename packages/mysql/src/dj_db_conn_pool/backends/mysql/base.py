@@ -36,5 +36,13 @@ class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
         dbapi_connection.ping()
 
     @staticmethod
+    def pool_autocommit(dbapi_connection: Any) -> bool:
+        return bool(dbapi_connection.get_autocommit())  # the status word's bit: no round trip
+
+    @staticmethod
+    def pool_set_autocommit(dbapi_connection: Any, autocommit: bool) -> None:
+        dbapi_connection.autocommit(autocommit)
+
+    @staticmethod
     def pool_reset_session(dbapi_connection: Any) -> None:
         native.reset_connection(dbapi_connection)

@@ -1,14 +1,19 @@
 """What the pool reads from the client library that mysqlclient does not expose.
 
-- The server's in-transaction flag, without a round trip: every OK packet from
-  the server carries a status word, which the client library keeps in its
+- Whether a transaction may be open, without a round trip: every OK packet
+  from the server carries a status word, which the client library keeps in its
   MYSQL struct; MariaDB Connector/C hands it out through mariadb_get_infov().
   A ctypes call costs a few µs at every return in a real request loop (its
   code runs cold after each wait on the server), so the word is read where it
   lies, in mysqlclient's own copy of the struct, once its place is confirmed
   (_find_status); otherwise through the call. Built against Oracle's
   libmysqlclient, which lacks that function, the flag is unknown and the pool
-  rolls back on every return to be safe.
+  rolls back on every return to be safe. The word is the last OK packet's, not
+  the server's state: an ERR packet carries none, and a multi-statement's word
+  is its first result's. So "no transaction" is proven only by the
+  in-transaction bit clear, the autocommit bit set (with autocommit off, a
+  failed first statement opens an InnoDB transaction the word never shows) and
+  no more results pending.
 - mysql_reset_connection() (COM_RESET_CONNECTION), for RESET_ON_RETURN="session".
 """
 
@@ -24,6 +29,10 @@ from MySQLdb import _mysql
 
 _SERVER_STATUS = ctypes.c_int(30)  # MARIADB_CONNECTION_SERVER_STATUS, enum mariadb_value in mysql.h
 _SERVER_STATUS_IN_TRANS = 1  # mariadb_com.h
+_SERVER_STATUS_AUTOCOMMIT = 2
+_SERVER_MORE_RESULTS_EXIST = 8
+# The bits that prove no transaction is open: only autocommit's, of these three.
+_PROOF_MASK = _SERVER_STATUS_IN_TRANS | _SERVER_STATUS_AUTOCOMMIT | _SERVER_MORE_RESULTS_EXIST
 
 _get_infov: Any
 _library = ctypes.CDLL(_mysql.__file__)  # its symbols include the client library's
@@ -149,13 +158,13 @@ def status_word(connection: Any) -> Any:
 if _get_infov is not None:
 
     def transaction_open(dbapi_connection: Any) -> bool:
-        """Return the server's in-transaction flag; True where it cannot be read."""
+        """Return False only if the status word proves no transaction is open."""
         try:  # an attribute of the connection's: the quickest read, once it is there
             word = dbapi_connection._dj_db_conn_pool_status_word
         except AttributeError:
             word = status_word(dbapi_connection)
         # Closed: "may be open", and the rollback that follows fails, so the pool discards it.
-        return word.value & _SERVER_STATUS_IN_TRANS != 0 if dbapi_connection.open else True
+        return word.value & _PROOF_MASK != _SERVER_STATUS_AUTOCOMMIT or not dbapi_connection.open
 
 else:  # not MariaDB Connector/C: the flag is unknown, so roll back on every return
 
