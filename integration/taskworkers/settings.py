@@ -2,7 +2,8 @@
 
 TASKWORKERS_ENGINE: postgresql or mysql (integration/engines.py);
 TASKWORKERS_DATABASE: the test run's database; TASKWORKERS_STOCK=1: Django's
-stock ENGINE instead of the pooled one; TASKWORKERS_POOL_SIZE; TASKWORKERS_REDIS:
+stock ENGINE instead of the pooled one; TASKWORKERS_POOL_SIZE;
+TASKWORKERS_CONN_MAX_AGE; TASKWORKERS_REDIS:
 the broker and result backend of Celery.
 """
 
@@ -23,6 +24,7 @@ _database = _ENGINE.settings(
         "MAX_OVERFLOW": 0,
         "TIMEOUT": 30,
     },
+    CONN_MAX_AGE=int(os.environ.get("TASKWORKERS_CONN_MAX_AGE", "0")),
 )
 if os.environ.get("TASKWORKERS_STOCK") == "1":
     _database["ENGINE"] = f"django.db.backends.{_ENGINE.module}"
