@@ -1,8 +1,9 @@
 """The Celery app of the worker tests: Redis broker and result backend, one task.
 
-TASKWORKERS_TOUCH_DB_AT_CHILD_INIT=1 adds a worker_process_init handler that
-runs a query, as apps that warm a cache or read a flag there do: the hazard
-that test_celery.py pins (see docs/celery.md).
+TASKWORKERS_TOUCH_DB_AT_WORKER_INIT=1 adds a worker_init handler that runs a
+query in the worker's main process before it forks; TASKWORKERS_TOUCH_DB_AT_CHILD_INIT=1
+a worker_process_init handler that runs one in each child, as apps that warm a
+cache or read a flag there do (the hazard that test_celery.py pins). See docs/celery.md.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration.taskworkers.settings")
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown
 from django.conf import settings
 
 app = Celery("taskworkers")
@@ -33,14 +34,17 @@ def bump(token: str, locked: bool) -> str:
     return run(token, locked)
 
 
+def touch_database(**kwargs: Any) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+if os.environ.get("TASKWORKERS_TOUCH_DB_AT_WORKER_INIT") == "1":
+    worker_init.connect(touch_database, weak=False)
 if os.environ.get("TASKWORKERS_TOUCH_DB_AT_CHILD_INIT") == "1":
-
-    @worker_process_init.connect
-    def touch_database(**kwargs: Any) -> None:
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+    worker_process_init.connect(touch_database, weak=False)
 
 
 @worker_process_shutdown.connect
