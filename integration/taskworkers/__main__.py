@@ -1,6 +1,6 @@
 """python -m integration.taskworkers setup | enqueue N | db-worker
 
-setup: create the tables (migrate) and reset the counters; enqueue: N Django
+setup: create the tables (migrate), reset the counters, empty the queue; enqueue: N Django
 tasks, half of them locking a row; db-worker: run django-tasks-db's db_worker
 until the queue is empty, end its last turn as the others end
 (close_old_connections()), then print this process's pool stats as JSON.
@@ -24,8 +24,11 @@ def main(argv: list[str]) -> None:
 
     action = argv[0]
     if action == "setup":
+        from django_tasks_db.models import DBTaskResult
+
         call_command("migrate", run_syncdb=True, verbosity=0)
         tasks.reset()
+        DBTaskResult.objects.all().delete()
     elif action == "enqueue":
         for number in range(int(argv[1])):
             tasks.bump.enqueue(f"dt-{number}", number % 2 == 0)
