@@ -22,6 +22,7 @@ from test_pooling import backend_id, checkout_in_a_thread, count_items, make_tab
 import dj_db_conn_pool
 from conftest import TEST_DATABASE, alias_settings
 from dj_db_conn_pool.container import pool_container
+from integration import engines
 from integration.engines import Engine
 
 
@@ -115,12 +116,14 @@ def test_failed_first_statement_with_autocommit_off_leaves_no_transaction_or_loc
     assert keys_seen_from_outside(engine) == [1, 2]
 
 
-@pytest.mark.mysql
-def test_unread_multi_statement_results_leave_no_transaction(mysql: Engine) -> None:
+@pytest.mark.parametrize(
+    "engine", [p for p in engines.params() if p.values[0].module == "mysql"], indirect=True
+)
+def test_unread_multi_statement_results_leave_no_transaction(engine: Engine) -> None:
     # The status word is the first result's: the transaction the later
     # statements open does not show in it.
-    make_keys(mysql)
-    cursor = connections[mysql.alias].cursor()
+    make_keys(engine)
+    cursor = connections[engine.alias].cursor()
     cursor.execute("SELECT 1; START TRANSACTION; INSERT INTO pool_keys VALUES (2, 'uncommitted')")
     close_old_connections()  # the request ends, its results unread
     try:
@@ -130,18 +133,18 @@ def test_unread_multi_statement_results_leave_no_transaction(mysql: Engine) -> N
     del cursor
 
     def next_request() -> tuple[int, list[int]]:
-        with connections[mysql.alias].cursor() as cursor:
+        with connections[engine.alias].cursor() as cursor:
             cursor.execute("SELECT id FROM pool_keys ORDER BY id")
             ids = [int(row[0]) for row in cursor.fetchall()]
-            return in_transaction(mysql), ids
+            return in_transaction(engine), ids
 
     assert in_a_thread(next_request) == (0, [1])
     assert next_request() == (0, [1])
-    with connections[mysql.alias].cursor() as cursor:
+    with connections[engine.alias].cursor() as cursor:
         cursor.execute("INSERT INTO pool_keys VALUES (3, 'next request')")
     close_old_connections()
-    assert keys_seen_from_outside(mysql) == [1, 3]
-    assert row_is_lockable(mysql)
+    assert keys_seen_from_outside(engine) == [1, 3]
+    assert row_is_lockable(engine)
 
 
 def turn_autocommit_off_behind_django(engine: Engine) -> None:

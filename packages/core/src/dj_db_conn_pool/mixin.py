@@ -364,7 +364,7 @@ class PooledDatabaseWrapperMixin:
         ref, self._pool_parked = self._pool_parked, None
         parked = ref() if ref is not None else None
         if parked is not None and parked.entry.parking.claim(parked):
-            parked.entry.checkin(parked, reusable=True)  # cleaned when parked
+            parked.entry.give_back(parked, reusable=True)  # to the queue now
         checkout, self.pool_checkout = self.pool_checkout, None
         self._pool_conn = None
         if checkout is not None:

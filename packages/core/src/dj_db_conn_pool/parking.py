@@ -81,9 +81,9 @@ class ParkingLot:
         """Return a parked connection for real, so that its permit goes to a waiter."""
         checkout = self.take_any()
         if checkout is not None:
-            self.entry.checkin(checkout, reusable=True)
+            self.entry.give_back(checkout, reusable=True)
 
     def drain(self) -> None:
         """Return every parked connection for real (the pool is being retired)."""
         while (checkout := self.take_any()) is not None:
-            self.entry.checkin(checkout, reusable=True)
+            self.entry.give_back(checkout, reusable=True)

@@ -285,24 +285,32 @@ class PoolEntry:
         closed behind the driver's back is abandoned, never closed. A clean one
         is parked (STICKY) or goes back to SQLAlchemy's queue.
         """
-        if reusable:
-            try:
-                self._check_socket(checkout.dbapi_connection, checkout.socket)
-                self.clean(checkout.dbapi_connection, checkout.fairy.info)
-            except SocketReplaced as error:
-                self._abandon(checkout, error)
-                return False
-            except Exception as error:
-                logger.info(
-                    "pool %r: could not clean a returned connection, discarding it (%s: %s)",
-                    self.alias,
-                    type(error).__name__,
-                    self._redact(str(error)),
-                )
-                reusable = False
-        if reusable and park and self.parking.park(checkout):
-            return True
-        self.checkin(checkout, reusable)
+        connection = checkout.dbapi_connection
+        try:
+            if reusable:
+                try:
+                    self.clean(connection, checkout.fairy.info)
+                except SocketReplaced:
+                    raise
+                except Exception as error:
+                    logger.info(
+                        "pool %r: could not clean a returned connection, discarding it (%s: %s)",
+                        self.alias,
+                        type(error).__name__,
+                        self._redact(str(error)),
+                    )
+                    reusable = False
+                else:
+                    # Parking checks no descriptor: fstat() costs 2 µs here, on every
+                    # request; a parked connection is checked when it is taken (_revive).
+                    if park and self.parking.park(checkout):
+                        return True
+            # Closing the connection, or handing it to SQLAlchemy's queue: be sure first.
+            self._check_socket(connection, checkout.socket)
+        except SocketReplaced as error:
+            self._abandon(checkout, error)
+            return False
+        self._checkin(checkout, reusable)
         return False
 
     def clean(self, dbapi_connection: Any, info: dict[str, Any]) -> None:
@@ -310,10 +318,16 @@ class PoolEntry:
 
         A transaction is rolled back unless the driver proves none is open
         (pool_transaction_open() says False only then); with
-        RESET_ON_RETURN="session" the session is reset too.
+        RESET_ON_RETURN="session" the session is reset too. Anything sent to the
+        server goes only after the descriptor is found to be the connection's own.
         """
         engine = self.engine
-        if engine.pool_transaction_open(dbapi_connection):
+        rollback = engine.pool_transaction_open(dbapi_connection)
+        autocommit = engine.pool_autocommit(dbapi_connection) not in (None, self.autocommit)
+        if not (rollback or autocommit or self._reset_session is not None):
+            return
+        self._check_socket(dbapi_connection, info.get(SOCKET))
+        if rollback:
             engine.pool_rollback(dbapi_connection)
             self._count("rollbacks_on_return")
             if ROLLED_BACK not in info:
@@ -323,7 +337,7 @@ class PoolEntry:
                     "rolled it back (said once per connection; stats: rollbacks_on_return)",
                     self.alias,
                 )
-        if engine.pool_autocommit(dbapi_connection) not in (None, self.autocommit):
+        if autocommit:
             engine.pool_set_autocommit(dbapi_connection, self.autocommit)
         if self._reset_session is not None:
             self._reset_session(dbapi_connection)
@@ -366,7 +380,7 @@ class PoolEntry:
     def _revive(self, checkout: Checkout, now: float) -> bool:
         """Check a parked connection before it is lent again; return it for real if unfit."""
         if self.retired or now - checkout.opened_at > self.max_age:
-            self.checkin(checkout, reusable=True)  # SQLAlchemy recycles it when it is next lent
+            self.give_back(checkout, reusable=True)  # SQLAlchemy recycles it when it is next lent
             return False
         try:
             self._check_socket(checkout.dbapi_connection, checkout.socket)
@@ -376,7 +390,7 @@ class PoolEntry:
         if self._pre_ping:
             error = self._ping_if_in_doubt(checkout.dbapi_connection, now - checkout.parked_at)
             if error is not None:
-                self.checkin(checkout, reusable=False)
+                self.give_back(checkout, reusable=False)
                 return False
         if self.leak_timeout:  # the leak clock: only the LEAK_TIMEOUT watcher reads it
             checkout.lend(now)
@@ -481,11 +495,11 @@ class PoolEntry:
         """Return how many requests wait for a connection now."""
         return self.gate.waiting if self.gate is not None else 0
 
-    def checkin(self, checkout: Checkout, reusable: bool) -> None:
+    def _checkin(self, checkout: Checkout, reusable: bool) -> None:
         """Return a connection to SQLAlchemy: pooled if reusable, else closed for good.
 
-        Every reusable connection reaching here was cleaned by give_back() (a
-        parked one, when it was parked): SQLAlchemy's reset event is told so.
+        Only give_back() calls this, having cleaned a reusable connection:
+        SQLAlchemy's reset event is told so.
         """
         fairy = checkout.fairy
         checkout.returned = True
