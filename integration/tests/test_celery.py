@@ -144,7 +144,8 @@ def run_mode(engine: Engine, redis_url: str, name: str, extra: int = 0, **variab
     return Run(figures, sampler.peak, bound)
 
 
-@pytest.mark.parametrize("name", MODES)
+# prefork-2 runs in test_celery_prefork_worker_reuses_sessions_only_through_the_pool.
+@pytest.mark.parametrize("name", ["prefork-2-max-tasks-per-child-50", "threads-8"])
 def test_celery_worker_runs_every_task_within_the_pool_bound(
     postgresql: Engine, redis_url: str, name: str, figures: list[str]
 ) -> None:
@@ -157,7 +158,7 @@ def test_celery_prefork_worker_on_mariadb_runs_every_task_within_the_pool_bound(
     figures.append(run_mode(mysql, redis_url, "prefork-2").figures)
 
 
-def test_celery_reuses_sessions_only_through_the_pool(
+def test_celery_prefork_worker_reuses_sessions_only_through_the_pool(
     postgresql: Engine, redis_url: str, figures: list[str]
 ) -> None:
     # The stock ENGINE, even with CONN_MAX_AGE=60: Celery's Django fixup

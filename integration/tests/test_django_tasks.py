@@ -30,7 +30,7 @@ from integration.taskworkers.servers import (
 
 pytest.importorskip("django_tasks_db", reason="django-tasks-db is in the `test` envs only")
 
-TASKS = 300
+TASKS = 200
 WORKERS = 2
 
 
