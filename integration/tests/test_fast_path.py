@@ -90,7 +90,7 @@ def test_take_back_after_settings_change_uses_the_new_pool(
     engine: Engine, pool_options: dict[str, Any], calls: dict[str, list[Any]]
 ) -> None:
     request_cycle(engine)
-    first = [e for e in pool_container.entries() if e.alias == engine.alias]
+    first = [e for e in pool_container.entries() if e.name == engine.alias]
     # Edited in place, then closed, as Django's test set-up does (a dozing
     # connection, like a held one, keeps its settings until it is closed).
     pool_options["PING_INTERVAL"] = 5
@@ -98,9 +98,9 @@ def test_take_back_after_settings_change_uses_the_new_pool(
     calls["params"].clear()
     request_cycle(engine)
     assert calls["params"]  # the parameters were needed for the new pool
-    entries = [e for e in pool_container.entries() if e.alias == engine.alias]
+    entries = [e for e in pool_container.entries() if e.name == engine.alias]
     assert len(entries) == len(first) + 1
-    assert all(e.options["PING_INTERVAL"] == 5 for e in entries if e not in first)
+    assert all(e.config.ping_interval == 5 for e in entries if e not in first)
 
 
 def test_connection_created_is_sent_at_connect_not_when_a_dozing_connection_wakes(
@@ -146,12 +146,12 @@ def test_take_backs_are_counted_as_checkouts(engine: Engine) -> None:
 def test_pool_may_be_dead_decides_the_ping_before_the_idle_time(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, may_be_dead: bool, pings: int
 ) -> None:
-    pooled = type(connections[engine.alias])
+    pooled = type(connections[engine.alias]).pool_hooks
     seen: list[Any] = []
-    ping = pooled.pool_ping
+    ping = pooled.ping
     request_cycle(engine)
-    monkeypatch.setattr(pooled, "pool_may_be_dead", staticmethod(lambda c: may_be_dead))
-    monkeypatch.setattr(pooled, "pool_ping", staticmethod(lambda c: seen.append(c) or ping(c)))
+    monkeypatch.setattr(pooled, "may_be_dead", staticmethod(lambda c: may_be_dead))
+    monkeypatch.setattr(pooled, "ping", staticmethod(lambda c: seen.append(c) or ping(c)))
     for _ in range(3):
         time.sleep(2 * liveness.POLL_BYPASS)  # parked long enough to be looked at
         request_cycle(engine)
@@ -161,12 +161,12 @@ def test_pool_may_be_dead_decides_the_ping_before_the_idle_time(
 def test_connection_back_within_the_poll_bypass_is_not_looked_at(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pooled = type(connections[engine.alias])
+    pooled = type(connections[engine.alias]).pool_hooks
     looked: list[Any] = []
     request_cycle(engine)
     monkeypatch.setattr(liveness, "POLL_BYPASS", 60.0)  # every take-back is back-to-back
     may_be_dead = staticmethod(lambda c: looked.append(c) or True)
-    monkeypatch.setattr(pooled, "pool_may_be_dead", may_be_dead)
+    monkeypatch.setattr(pooled, "may_be_dead", may_be_dead)
     for _ in range(3):
         request_cycle(engine)
     assert looked == []
@@ -196,11 +196,11 @@ def test_ping_interval_zero_pings_at_every_take_back(
     engine: Engine, pool_options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pool_options["PING_INTERVAL"] = 0
-    pooled = type(connections[engine.alias])
+    pooled = type(connections[engine.alias]).pool_hooks
     seen: list[Any] = []
-    ping = pooled.pool_ping
+    ping = pooled.ping
     request_cycle(engine)
-    monkeypatch.setattr(pooled, "pool_ping", staticmethod(lambda c: seen.append(c) or ping(c)))
+    monkeypatch.setattr(pooled, "ping", staticmethod(lambda c: seen.append(c) or ping(c)))
     for _ in range(3):
         request_cycle(engine)  # back to back: within POLL_BYPASS, yet pinged
     assert len(seen) == 3

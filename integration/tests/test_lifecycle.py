@@ -224,7 +224,7 @@ def test_connection_of_an_ended_thread_comes_back_without_the_collector(
         while checked_out(engine) and time.monotonic() < deadline:
             time.sleep(0.01)
         assert checked_out(engine) == 0
-        (entry,) = [e for e in pool_container.entries() if e.alias == engine.alias]
+        (entry,) = [e for e in pool_container.entries() if e.name == engine.alias]
         assert len(entry.parking) == 0 and entry.pool.checkedin() == 1
         error, took = checkout_in_a_thread(engine)
         assert error is None and took < 1

@@ -22,6 +22,7 @@ from test_pooling import request_cycle
 import dj_db_conn_pool
 from conftest import TEST_DATABASE, alias, alias_settings
 from dj_db_conn_pool import PoolTimeout
+from dj_db_conn_pool import figures as pool_figures
 from dj_db_conn_pool.management.commands.dbpool import Command
 from integration.engines import Engine
 
@@ -297,10 +298,12 @@ def test_prometheus_scrape_reports_real_checkouts_waits_and_timeouts(
     assert final[("dj_db_conn_pool_pool_size", alias)] == 1
     assert final[("dj_db_conn_pool_max_overflow", alias)] == 1
     assert final[("dj_db_conn_pool_checked_out_connections", alias)] == 0
-    for key, (name, _) in pool_metrics.GAUGES.items():  # what stats() says, as it says it
-        assert final[(pool_metrics.PREFIX + name, alias)] == figures_now[key], name
-    for key, (name, _) in pool_metrics.COUNTERS.items():
-        assert final[(f"{pool_metrics.PREFIX}{name}_total", alias)] == figures_now[key], name
+    for figure in (*pool_figures.STATE, *pool_figures.SIZES):  # what stats() says, as it says it
+        name = pool_metrics.PREFIX + figure.metric
+        assert final[(name, alias)] == figures_now[figure.key], name
+    for figure in pool_figures.COUNTERS:
+        name = f"{pool_metrics.PREFIX}{figure.metric}_total"
+        assert final[(name, alias)] == figures_now[figure.key], name
     assert final[("dj_db_conn_pool_checkouts_total", alias)] == 7
     assert final[("dj_db_conn_pool_connections_opened_total", alias)] == 2
     assert final[("dj_db_conn_pool_timeouts_total", alias)] == 1

@@ -243,7 +243,10 @@ def test_each_database_name_gets_its_own_pool(engine: Engine) -> None:
             )
             assert cursor.fetchone()[0] == other
         connections[engine.alias].close()
-        assert len({entry.database for entry in pool_container.entries()} & {original, other}) == 2
+        assert (
+            len({entry.config.database for entry in pool_container.entries()} & {original, other})
+            == 2
+        )
     finally:
         settings_dict["NAME"] = original
         connections[engine.alias].close()
@@ -300,7 +303,7 @@ def test_checkout_and_return_send_nothing_a_held_connection_would_not(
 
 
 def _only_entry(engine: Engine) -> Any:
-    (entry,) = [e for e in pool_container.entries() if e.alias == engine.alias]
+    (entry,) = [e for e in pool_container.entries() if e.name == engine.alias]
     return entry
 
 

@@ -21,13 +21,11 @@ class FakeCheckout:
 
 
 def make_lot() -> ParkingLot:
-    engine = SimpleNamespace(pool_transaction_open=lambda connection: False)
     entry: Any = SimpleNamespace(
         retired=False,
         resets_session=False,
-        sticky=True,
+        config=SimpleNamespace(sticky=True),
         gate=None,
-        engine=engine,
         overflow_below=0,
         max_age=float("inf"),
         unchecked_for=0.001,

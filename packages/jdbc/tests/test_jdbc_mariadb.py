@@ -306,12 +306,12 @@ def test_a_transaction_left_open_is_rolled_back_on_return(mariadb: Any) -> None:
     with mariadb.cursor() as cursor:
         cursor.execute("INSERT INTO jdbc_open VALUES (1)")
     raw = mariadb.connection
-    assert type(mariadb).pool_transaction_open(raw) is True
+    assert type(mariadb).pool_hooks.transaction_open(raw) is True
     mariadb.close()
     assert session_id(mariadb) == session  # the same session, without the row
     assert fetch(mariadb, "SELECT COUNT(*) FROM jdbc_open") == [(0,)]
     # JDBC cannot tell that a raw BEGIN opened one in autocommit mode: every return rolls back.
-    assert type(mariadb).pool_transaction_open(mariadb.connection) is True
+    assert type(mariadb).pool_hooks.transaction_open(mariadb.connection) is True
     with mariadb.cursor() as cursor:
         cursor.execute("BEGIN")
         cursor.execute("INSERT INTO jdbc_open VALUES (2)")

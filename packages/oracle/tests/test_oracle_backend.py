@@ -33,7 +33,7 @@ def test_engine_is_djangos_oracle_backend_with_the_pool() -> None:
     assert issubclass(DatabaseWrapper, PooledDatabaseWrapperMixin)
     assert issubclass(DatabaseWrapper, DjangoOracleWrapper)
     assert DatabaseWrapper.close_pool is PooledDatabaseWrapperMixin.close_pool
-    assert DatabaseWrapper.pool_reset_session is None
+    assert DatabaseWrapper.pool_hooks.can_reset_session is False
 
 
 @pytest.mark.parametrize(

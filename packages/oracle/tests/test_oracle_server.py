@@ -40,8 +40,8 @@ def test_driver_reports_transactions_and_health_without_a_round_trip(oracle: Any
     wrapper = type(oracle)
     oracle.ensure_connection()
     raw = oracle.connection
-    assert wrapper.pool_connection_broken(raw) is False
-    assert wrapper.pool_transaction_open(raw) is False
+    assert wrapper.pool_hooks.broken(raw) is False
+    assert wrapper.pool_hooks.transaction_open(raw) is False
     with oracle.cursor() as cursor:
         cursor.execute(
             "CREATE GLOBAL TEMPORARY TABLE djpool_probe (x NUMBER) ON COMMIT PRESERVE ROWS"
@@ -50,7 +50,7 @@ def test_driver_reports_transactions_and_health_without_a_round_trip(oracle: Any
         oracle.set_autocommit(False)
         with oracle.cursor() as cursor:
             cursor.execute("INSERT INTO djpool_probe VALUES (1)")
-        assert wrapper.pool_transaction_open(raw) is True
+        assert wrapper.pool_hooks.transaction_open(raw) is True
         session = sid(oracle)
         oracle.close()  # returned with the transaction open: rolled back
         assert sid(oracle) == session
@@ -58,7 +58,7 @@ def test_driver_reports_transactions_and_health_without_a_round_trip(oracle: Any
         with oracle.cursor() as cursor:
             cursor.execute("SELECT COUNT(*) FROM djpool_probe")
             assert cursor.fetchone() == (0,)
-        wrapper.pool_ping(oracle.connection)
+        wrapper.pool_hooks.ping(oracle.connection)
     finally:
         oracle.close()
         with oracle.cursor() as cursor:

@@ -21,12 +21,12 @@ def test_transaction_state_is_read_from_the_driver(postgresql: Engine) -> None:
     wrapper_class = type(connection)
     connection.ensure_connection()
     raw = connection.connection
-    assert wrapper_class.pool_transaction_open(raw) is False
+    assert wrapper_class.pool_hooks.transaction_open(raw) is False
     with transaction.atomic(using=postgresql.alias):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        assert wrapper_class.pool_transaction_open(raw) is True
-    assert wrapper_class.pool_transaction_open(raw) is False
+        assert wrapper_class.pool_hooks.transaction_open(raw) is True
+    assert wrapper_class.pool_hooks.transaction_open(raw) is False
 
 
 def test_isolation_level_option_is_honoured_on_every_checkout(postgresql: Engine) -> None:

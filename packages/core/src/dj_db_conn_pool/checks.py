@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from .options import OPTIONS
+from .options import OPTIONS, problems
 
 TAG = "dj_db_conn_pool"
 ENGINE_PREFIX = "dj_db_conn_pool."
@@ -83,38 +83,18 @@ def check_alias(alias: str, settings_dict: Mapping[str, Any]) -> list[checks.Che
 
 def _check_pool_options(alias: str, pool_options: Any) -> list[checks.CheckMessage]:
     where = f"DATABASES[{alias!r}]['POOL_OPTIONS']"
-    if pool_options is None:
-        return []
-    if not isinstance(pool_options, Mapping):
-        return [
-            checks.Error(
-                f"{where} must be a dict, not {type(pool_options).__name__}.",
-                hint=f"Use a dict of these keys: {', '.join(OPTIONS)}.",
-                obj=alias,
-                id="dj_db_conn_pool.E001",
-            )
-        ]
     messages: list[checks.CheckMessage] = []
-    for key, value in pool_options.items():
-        option = OPTIONS.get(key)
-        if option is None:
-            messages.append(
-                checks.Error(
-                    f"{where}: unknown key {key!r}.",
-                    hint=_key_hint(key),
-                    obj=alias,
-                    id="dj_db_conn_pool.E002",
-                )
-            )
-        elif not option.accepts(value):
-            messages.append(
-                checks.Error(
-                    f"{where}[{key!r}] = {value!r} is not valid.",
-                    hint=f"Expected {option.valid}.",
-                    obj=alias,
-                    id="dj_db_conn_pool.E003",
-                )
-            )
+    for problem in problems(pool_options):
+        if problem.kind == "not a dict":
+            hint, code = f"Use a dict of these keys: {', '.join(OPTIONS)}.", "E001"
+            message = problem.describe(where)
+        elif problem.kind == "unknown key":
+            hint, code = _key_hint(problem.key), "E002"
+            message = f"{where}: unknown key {problem.key!r}."
+        else:
+            hint, code = f"Expected {OPTIONS[problem.key].valid}.", "E003"
+            message = f"{where}[{problem.key!r}] = {problem.value!r} is not valid."
+        messages.append(checks.Error(message, hint=hint, obj=alias, id=f"dj_db_conn_pool.{code}"))
     return messages
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from . import fork
+from django.core.exceptions import ImproperlyConfigured
+
+from . import fork, leaks, options
+from .exceptions import DJANGO_ERRORS
 from .pool import PoolEntry
 
 if TYPE_CHECKING:
@@ -45,17 +49,15 @@ class PoolContainer:
             with self._lock:
                 entry = self._pools.get(key)
                 if entry is None:
-                    entry = self._pools[key] = PoolEntry(wrapper, conn_params)
-            if entry.options["LEAK_TIMEOUT"]:
-                from . import leaks
-
-                leaks.watch(self)
+                    entry = self._pools[key] = _new_pool(wrapper, conn_params)
+            if entry.config.leak_timeout:
+                leaks.watch(self.entries)
         return entry
 
     def close_alias(self, alias: str) -> None:
         """Retire every pool of this alias (Django's close_pool())."""
         with self._lock:
-            keys = [key for key, entry in self._pools.items() if entry.alias == alias]
+            keys = [key for key, entry in self._pools.items() if entry.name == alias]
             retired = [self._pools.pop(key) for key in keys]
             self.generation += 1
         for entry in retired:
@@ -87,6 +89,23 @@ class PoolContainer:
         self._pools = {}
         self.holders = weakref.WeakSet()
         fork.drop_inherited()
+
+
+def _new_pool(wrapper: PooledDatabaseWrapperMixin, conn_params: dict[str, Any]) -> PoolEntry:
+    """Build the pool for a wrapper's settings as they are now."""
+    config = options.pool_config(wrapper.alias, wrapper.settings_dict, DJANGO_ERRORS)
+    hooks = wrapper.pool_hooks
+    if config.reset_on_return == "session" and not hooks.can_reset_session:
+        raise ImproperlyConfigured(
+            f"DATABASES[{wrapper.alias!r}]['POOL_OPTIONS']['RESET_ON_RETURN'] = 'session' "
+            f"is not supported by ENGINE {wrapper.settings_dict.get('ENGINE')!r}; use 'rollback'."
+        )
+    # A private copy of the wrapper, made from today's settings, opens the
+    # physical connections; Django's later in-place edits of the live
+    # wrapper's settings (test databases) then route to a new pool instead.
+    factory = wrapper.copy()
+    connect = functools.partial(factory.new_raw_connection, dict(conn_params))
+    return PoolEntry(config, connect, hooks, factory.Database.Error, context=factory)
 
 
 pool_container = PoolContainer()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import threading
 import weakref
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -13,8 +12,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
 from django.utils.asyncio import async_unsafe
 
-from . import liveness, options, thread_exit
+from . import options, thread_exit
 from .container import pool_container
+from .hooks import DriverHooks
 from .pool import INITIALIZED, Checkout, PoolEntry
 
 
@@ -98,61 +98,8 @@ class PooledDatabaseWrapperMixin:
         self._pool_dozing = False
         self._pool_conn = value
 
-    # Engine hooks: plain DB-API defaults, overridden where the driver knows better.
-
-    @staticmethod
-    def pool_transaction_open(dbapi_connection: Any) -> bool:
-        """Return whether a transaction may be open: False only where the driver proves none is."""
-        return True
-
-    @staticmethod
-    def pool_rollback(dbapi_connection: Any) -> None:
-        """Roll back whatever transaction may be open."""
-        dbapi_connection.rollback()
-
-    @staticmethod
-    def pool_autocommit(dbapi_connection: Any) -> bool | None:
-        """Return the driver's autocommit mode, read locally; None where it cannot tell."""
-        autocommit = getattr(dbapi_connection, "autocommit", None)
-        return autocommit if isinstance(autocommit, bool) else None
-
-    @staticmethod
-    def pool_set_autocommit(dbapi_connection: Any, autocommit: bool) -> None:
-        """Set the driver's autocommit mode (no transaction is open)."""
-        dbapi_connection.autocommit = autocommit
-
-    @staticmethod
-    def pool_connection_broken(dbapi_connection: Any) -> bool:
-        """Return whether the driver knows this connection is unusable."""
-        return bool(getattr(dbapi_connection, "closed", False))
-
-    # Reset a returned connection to a fresh login's state (RESET_ON_RETURN="session");
-    # None where the engine cannot.
-    pool_reset_session: Callable[[Any], None] | None = None
-
-    @staticmethod
-    def pool_may_be_dead(dbapi_connection: Any) -> bool:
-        """Return whether an idle connection may have died, telling without a round trip.
-
-        With PRE_PING, True makes the pool ping the connection before lending
-        it; False lends it unless it sat idle PING_INTERVAL seconds. The default
-        polls the driver's socket (liveness.py). A driver without fileno() has
-        no socket to poll, so the default says True and such connections are
-        pinged at every checkout. An engine whose driver can tell more without
-        a round trip overrides this; one that returns False (or only what the
-        driver knows locally, such as a `closed` flag) pings after PING_INTERVAL
-        idle instead, and a session killed meanwhile fails its first query.
-        """
-        return liveness.socket_has_news(dbapi_connection)
-
-    @staticmethod
-    def pool_ping(dbapi_connection: Any) -> None:
-        """Raise if the server does not answer on this connection."""
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("SELECT 1")
-        finally:
-            cursor.close()
+    # What the pool asks the driver (hooks.py); an engine names its own subclass.
+    pool_hooks: type[DriverHooks] = DriverHooks
 
     # Pool lifecycle.
 
@@ -230,8 +177,8 @@ class PooledDatabaseWrapperMixin:
         pool_container.holders.add(self)  # stays while parked: see pool_forget()
         if self._thread_ident == threading.get_ident():  # not a thread it is shared with
             thread_exit.release_at_exit(self)
-        for name in self.pool_shared_state:
-            setattr(self, name, getattr(entry.factory, name))
+        for name in self.pool_shared_state:  # the pool's context is the wrapper copy it opens with
+            setattr(self, name, getattr(entry.context, name))
         # Django's session set-up runs once per physical connection, not per checkout.
         self._pool_skip_init = bool(checkout.fairy.info.get(INITIALIZED))
         return checkout.fairy.driver_connection
@@ -297,7 +244,7 @@ class PooledDatabaseWrapperMixin:
             self.autocommit == self.settings_dict["AUTOCOMMIT"]
             and not self.in_atomic_block
             and not self.run_on_commit
-            and (not self.errors_occurred or self.is_usable())  # type: ignore[attr-defined]
+            and (not self.errors_occurred or self._pool_usable())
         ):
             self.errors_occurred = False
             if self.pool_checkout is not None:
@@ -352,11 +299,15 @@ class PooledDatabaseWrapperMixin:
         reusable = (
             bool(self._pool_keep)
             and not self.in_atomic_block
-            and not (self.errors_occurred and self.pool_connection_broken(self.connection))
+            and not (self.errors_occurred and not self._pool_usable())
         )
         with self.wrap_database_errors:
             if checkout.entry.give_back(checkout, reusable, park=True):
                 self._pool_parked = weakref.ref(checkout)
+
+    def _pool_usable(self) -> bool:
+        """Return whether a connection that met errors may be lent again (a round trip)."""
+        return not self.pool_hooks.broken(self.connection) and bool(self.is_usable())  # type: ignore[attr-defined]
 
     def pool_thread_ended(self) -> None:
         """Give back this wrapper's connection, parked or held: its thread has ended."""

@@ -9,6 +9,9 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from .config import PoolConfig
+from .errors import Errors
+
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -58,24 +61,48 @@ OPTIONS: dict[str, Option] = {
 _defaults: dict[str, Any] = {key: option.default for key, option in OPTIONS.items()}
 
 
-def resolve(pool_options: Any, alias: str) -> dict[str, Any]:
-    """Return the complete, validated options of a pool from its POOL_OPTIONS."""
-    where = f"DATABASES[{alias!r}]['POOL_OPTIONS']"
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a POOL_OPTIONS dict: what kind, which key, and what was expected."""
+
+    kind: str  # "not a dict", "unknown key" or "invalid value"
+    key: Any = None
+    value: Any = None
+
+    def describe(self, where: str) -> str:
+        """Say the mistake, naming the setting (`where`), the bad value and the valid ones."""
+        if self.kind == "not a dict":
+            return f"{where} must be a dict, not {type(self.value).__name__}."
+        if self.kind == "unknown key":
+            return f"{where}: unknown key {self.key!r}. Valid keys: {', '.join(OPTIONS)}."
+        return (
+            f"{where}[{self.key!r}] = {self.value!r} is not valid: "
+            f"expected {OPTIONS[self.key].valid}."
+        )
+
+
+def problems(pool_options: Any) -> list[Problem]:
+    """Return every mistake in a POOL_OPTIONS value (None is no options); the one validator."""
     if pool_options is None:
-        pool_options = {}
+        return []
     if not isinstance(pool_options, Mapping):
-        raise ImproperlyConfigured(f"{where} must be a dict, not {type(pool_options).__name__}.")
+        return [Problem("not a dict", value=pool_options)]
+    found = []
     for key, value in pool_options.items():
         option = OPTIONS.get(key)
         if option is None:
-            raise ImproperlyConfigured(
-                f"{where}: unknown key {key!r}. Valid keys: {', '.join(OPTIONS)}."
-            )
-        if not option.accepts(value):
-            raise ImproperlyConfigured(
-                f"{where}[{key!r}] = {value!r} is not valid: expected {option.valid}."
-            )
-    return {**_defaults, **pool_options}
+            found.append(Problem("unknown key", key, value))
+        elif not option.accepts(value):
+            found.append(Problem("invalid value", key, value))
+    return found
+
+
+def resolve(pool_options: Any, alias: str) -> dict[str, Any]:
+    """Return the complete, validated options of a pool from its POOL_OPTIONS."""
+    found = problems(pool_options)
+    if found:
+        raise ImproperlyConfigured(found[0].describe(f"DATABASES[{alias!r}]['POOL_OPTIONS']"))
+    return {**_defaults, **(pool_options or {})}
 
 
 def setup(**defaults: Any) -> None:
@@ -84,17 +111,17 @@ def setup(**defaults: Any) -> None:
     Takes the POOL_OPTIONS keys in lower case, for example
     ``setup(pool_size=20, max_overflow=5)``. Nothing changes if any is wrong.
     """
+    where = "dj_db_conn_pool.setup()"
     for name, value in defaults.items():
-        option = OPTIONS.get(name.upper()) if name.islower() else None
-        if option is None:
+        if not name.islower() or name.upper() not in OPTIONS:
             valid = ", ".join(key.lower() for key in OPTIONS)
             raise ImproperlyConfigured(
-                f"dj_db_conn_pool.setup(): unknown argument {name!r}. Valid arguments: {valid}."
+                f"{where}: unknown argument {name!r}. Valid arguments: {valid}."
             )
-        if not option.accepts(value):
+        if problems({name.upper(): value}):
             raise ImproperlyConfigured(
-                f"dj_db_conn_pool.setup(): {name!r} = {value!r} is not valid: "
-                f"expected {option.valid}."
+                f"{where}: {name!r} = {value!r} is not valid: "
+                f"expected {OPTIONS[name.upper()].valid}."
             )
     _defaults.update({name.upper(): value for name, value in defaults.items()})
 
@@ -102,3 +129,20 @@ def setup(**defaults: Any) -> None:
 def current_defaults() -> dict[str, Any]:
     """Return a copy of the defaults that new pools start from."""
     return dict(_defaults)
+
+
+def pool_config(alias: str, settings_dict: Mapping[str, Any], errors: Errors) -> PoolConfig:
+    """Return the PoolConfig of an alias's settings: its POOL_OPTIONS, validated, and who it is."""
+    resolved = resolve(settings_dict.get("POOL_OPTIONS"), alias)
+    return PoolConfig(
+        name=alias,
+        where=(
+            f"database {settings_dict.get('NAME')!r} on "
+            f"{settings_dict.get('HOST') or 'localhost'!r} as {settings_dict.get('USER')!r}"
+        ),
+        database=settings_dict.get("NAME"),
+        secret=settings_dict.get("PASSWORD") or "",
+        autocommit=bool(settings_dict.get("AUTOCOMMIT", True)),
+        errors=errors,
+        **{key.lower(): value for key, value in resolved.items()},
+    )

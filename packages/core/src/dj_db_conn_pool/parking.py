@@ -34,7 +34,7 @@ class ParkingLot:
         # What park() asks at every return, fixed for the pool's life: read once.
         # Nothing is parked without STICKY, nor with RESET_ON_RETURN="session"
         # (the reset happens on the real return).
-        self._enabled = entry.sticky and not entry.resets_session
+        self._enabled = entry.config.sticky and not entry.resets_session
         self._gate = entry.gate
         # A permit returned while fewer than this many are free belongs to an
         # overflow connection (more than POOL_SIZE out), which is never parked.
@@ -45,6 +45,9 @@ class ParkingLot:
 
     def __len__(self) -> int:
         return len(self._parked)
+
+    def __contains__(self, checkout: object) -> bool:
+        return checkout in self._parked
 
     def park(self, checkout: Checkout) -> bool:
         """Keep a returned, cleaned connection parked; False if it must go back to the queue."""

@@ -15,35 +15,10 @@ from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from . import pool
+from .figures import COUNTERS, SIZES, STATE
 from .stats import stats
 
 PREFIX = "dj_db_conn_pool_"
-
-# stats() key: (metric name without PREFIX, help).
-GAUGES = {
-    "open": ("open_connections", "Connections the pool holds open, idle or checked out."),
-    "checked_out": ("checked_out_connections", "Connections lent out now."),
-    "idle": ("idle_connections", "Open connections waiting in the pool."),
-    "overflow_in_use": ("overflow_connections", "Connections open beyond POOL_SIZE."),
-    "waiting": ("waiting_requests", "Requests waiting for a connection now."),
-    "pool_size": ("pool_size", "POOL_SIZE: connections kept open."),
-    "max_overflow": ("max_overflow", "MAX_OVERFLOW: extra connections under load (-1: no limit)."),
-}
-COUNTERS = {
-    "checkouts": ("checkouts", "Connections lent."),
-    "connections_opened": ("connections_opened", "Connections opened to the server."),
-    "invalidations": (
-        "invalidations",
-        "Connections closed instead of pooled: broken, failed their ping, or returned "
-        "inside atomic() or after a database error.",
-    ),
-    "timeouts": ("timeouts", "Checkouts that waited TIMEOUT in vain (PoolTimeout)."),
-    "refused": ("refused", "Checkouts refused at once: MAX_WAITING requests already waited."),
-    "rollbacks_on_return": (
-        "rollbacks_on_return",
-        "Returns that rolled back a transaction that may have been open.",
-    ),
-}
 # Seconds: a free connection is lent in well under a millisecond; a full pool
 # makes requests wait up to TIMEOUT (30s by default).
 WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -65,13 +40,15 @@ class PoolCollector:
     @staticmethod
     def _families() -> dict[str, GaugeMetricFamily | CounterMetricFamily]:
         families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {
-            key: GaugeMetricFamily(PREFIX + name, text, labels=["alias"])
-            for key, (name, text) in GAUGES.items()
+            figure.key: GaugeMetricFamily(PREFIX + figure.metric, figure.help, labels=["alias"])
+            for figure in (*STATE, *SIZES)
         }
         families.update(
             {
-                key: CounterMetricFamily(PREFIX + name, text, labels=["alias"])
-                for key, (name, text) in COUNTERS.items()
+                figure.key: CounterMetricFamily(
+                    PREFIX + figure.metric, figure.help, labels=["alias"]
+                )
+                for figure in COUNTERS
             }
         )
         return families

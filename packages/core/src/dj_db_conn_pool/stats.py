@@ -5,21 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from .container import pool_container
+from .figures import COUNTERS, STATE
 
-_SUMMED = (
-    "open",
-    "checked_out",
-    "idle",
-    "overflow_in_use",
-    "waiting",
-    "checkouts",
-    "connections_opened",
-    "invalidations",
-    "timeouts",
-    "refused",
-    "rollbacks_on_return",
-    "wait_total",
-)
+# Added up over an alias's pools; wait_max is their maximum.
+_SUMMED = (*(figure.key for figure in (*STATE, *COUNTERS)), "wait_total")
 
 
 def stats(alias: str | None = None) -> dict[str, dict[str, Any]]:
@@ -30,24 +19,24 @@ def stats(alias: str | None = None) -> dict[str, dict[str, Any]]:
     """
     result: dict[str, dict[str, Any]] = {}
     for entry in pool_container.entries():
-        if alias is not None and entry.alias != alias:
+        if alias is not None and entry.name != alias:
             continue
         figures: dict[str, Any] = {
             **entry.state(),
             **entry.counters,
             "wait_total": entry.wait_total,
         }
-        mine = result.get(entry.alias)
+        mine = result.get(entry.name)
         if mine is None:
-            result[entry.alias] = {
-                "pool_size": entry.options["POOL_SIZE"],
-                "max_overflow": entry.options["MAX_OVERFLOW"],
-                "databases": [entry.database],
+            result[entry.name] = {
+                "pool_size": entry.config.pool_size,
+                "max_overflow": entry.config.max_overflow,
+                "databases": [entry.config.database],
                 **figures,
                 "wait_max": entry.wait_max,
             }
             continue
-        mine["databases"].append(entry.database)
+        mine["databases"].append(entry.config.database)
         mine["wait_max"] = max(mine["wait_max"], entry.wait_max)
         for name in _SUMMED:
             mine[name] += figures[name]

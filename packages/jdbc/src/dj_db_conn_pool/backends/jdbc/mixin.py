@@ -6,9 +6,34 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 
+from dj_db_conn_pool.hooks import DriverHooks
 from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
 
 from . import config, dbapi
+
+
+class JDBCHooks(DriverHooks):
+    """What the pool asks a JDBC connection: whether the driver closed it, without
+    asking the server; a ping is isValid(). It cannot prove that no transaction
+    is open (in autocommit mode a raw BEGIN opens one all the same), so every
+    return rolls back: transaction_open stays the default, True.
+    """
+
+    @staticmethod
+    def rollback(dbapi_connection: Any) -> None:
+        if dbapi_connection.autocommit:  # JDBC's rollback() refuses or skips it here
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("ROLLBACK")
+        else:
+            dbapi_connection.rollback()
+
+    @staticmethod
+    def broken(dbapi_connection: Any) -> bool:
+        return bool(dbapi_connection.closed)
+
+    @staticmethod
+    def ping(dbapi_connection: Any) -> None:
+        dbapi_connection.ping()
 
 
 class JDBCDatabaseWrapperMixin(PooledDatabaseWrapperMixin):
@@ -19,6 +44,7 @@ class JDBCDatabaseWrapperMixin(PooledDatabaseWrapperMixin):
     """
 
     Database = dbapi
+    pool_hooks = JDBCHooks
     jdbc_driver: str | None = None  # the default OPTIONS['JDBC_DRIVER']; None: required
     jdbc_dialect = dbapi.GENERIC
     # OPTIONS keys that the Django backend reads itself, not driver properties.
@@ -52,24 +78,3 @@ class JDBCDatabaseWrapperMixin(PooledDatabaseWrapperMixin):
         except dbapi.Error:
             return False
         return True
-
-    # The pool's hooks: JDBC knows whether the driver closed the connection
-    # without asking the server; a ping is isValid(). It cannot prove that no
-    # transaction is open: in autocommit mode a raw BEGIN opens one all the same.
-    # So every return rolls back (pool_transaction_open stays the default, True).
-
-    @staticmethod
-    def pool_rollback(dbapi_connection: Any) -> None:
-        if dbapi_connection.autocommit:  # JDBC's rollback() refuses or skips it here
-            with dbapi_connection.cursor() as cursor:
-                cursor.execute("ROLLBACK")
-        else:
-            dbapi_connection.rollback()
-
-    @staticmethod
-    def pool_connection_broken(dbapi_connection: Any) -> bool:
-        return bool(dbapi_connection.closed)
-
-    @staticmethod
-    def pool_ping(dbapi_connection: Any) -> None:
-        dbapi_connection.ping()

@@ -15,34 +15,38 @@ except ImproperlyConfigured as error:
         "which builds against libmysqlclient-dev or libmariadb-dev)."
     ) from error
 
+from dj_db_conn_pool.hooks import DriverHooks
 from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
 
 from . import native
 
 
-class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
-    pool_transaction_open = staticmethod(native.transaction_open)
+class MySQLHooks(DriverHooks):
+    """What the pool asks mysqlclient: the status word (native.py) tells most."""
+
+    transaction_open = staticmethod(native.transaction_open)
+    can_reset_session = True
 
     @staticmethod
-    def pool_connection_broken(dbapi_connection: Any) -> bool:
-        try:
-            dbapi_connection.ping()
-        except Exception:
-            return True
-        return False
+    def reset_session(dbapi_connection: Any) -> None:
+        native.reset_connection(dbapi_connection)
 
     @staticmethod
-    def pool_ping(dbapi_connection: Any) -> None:
+    def broken(dbapi_connection: Any) -> bool:
+        return not dbapi_connection.open
+
+    @staticmethod
+    def ping(dbapi_connection: Any) -> None:
         dbapi_connection.ping()
 
     @staticmethod
-    def pool_autocommit(dbapi_connection: Any) -> bool:
+    def autocommit(dbapi_connection: Any) -> bool:
         return bool(dbapi_connection.get_autocommit())  # the status word's bit: no round trip
 
     @staticmethod
-    def pool_set_autocommit(dbapi_connection: Any, autocommit: bool) -> None:
+    def set_autocommit(dbapi_connection: Any, autocommit: bool) -> None:
         dbapi_connection.autocommit(autocommit)
 
-    @staticmethod
-    def pool_reset_session(dbapi_connection: Any) -> None:
-        native.reset_connection(dbapi_connection)
+
+class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
+    pool_hooks = MySQLHooks

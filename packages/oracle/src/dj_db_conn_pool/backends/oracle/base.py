@@ -15,12 +15,38 @@ except (ImproperlyConfigured, ImportError) as error:  # Django 5.2 raises Import
         "pip install django-db-connection-pool-oracle."
     ) from error
 
+from dj_db_conn_pool.hooks import DriverHooks
 from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
 
 from . import modes
 
 
+class OracleHooks(DriverHooks):
+    """What the pool asks python-oracledb: without a round trip, whether a transaction is
+    open (2.0+) and whether the connection is still healthy.
+
+    No reset_session: Oracle has no statement that resets a session as a new
+    login would (DBMS_SESSION.RESET_PACKAGE resets package state only), so
+    RESET_ON_RETURN="session" is refused.
+    """
+
+    @staticmethod
+    def transaction_open(dbapi_connection: Any) -> bool:
+        in_progress = getattr(dbapi_connection, "transaction_in_progress", None)
+        return True if in_progress is None else bool(in_progress)
+
+    @staticmethod
+    def broken(dbapi_connection: Any) -> bool:
+        return not dbapi_connection.is_healthy()
+
+    @staticmethod
+    def ping(dbapi_connection: Any) -> None:
+        dbapi_connection.ping()
+
+
 class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
+    pool_hooks = OracleHooks
+
     def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
         super().__init__(settings_dict, alias)
         modes.read(self.settings_dict["OPTIONS"], self.alias)  # a wrong mode fails here
@@ -31,23 +57,3 @@ class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
             params.pop(key, None)
         modes.apply(modes.read(self.settings_dict["OPTIONS"], self.alias), self.alias)
         return params
-
-    # The pool's hooks: python-oracledb knows, without a round trip, whether a
-    # transaction is open (2.0+) and whether the connection is still healthy.
-
-    @staticmethod
-    def pool_transaction_open(dbapi_connection: Any) -> bool:
-        in_progress = getattr(dbapi_connection, "transaction_in_progress", None)
-        return True if in_progress is None else bool(in_progress)
-
-    @staticmethod
-    def pool_connection_broken(dbapi_connection: Any) -> bool:
-        return not dbapi_connection.is_healthy()
-
-    @staticmethod
-    def pool_ping(dbapi_connection: Any) -> None:
-        dbapi_connection.ping()
-
-    # No pool_reset_session: Oracle has no statement that resets a session as a
-    # new login would (DBMS_SESSION.RESET_PACKAGE resets package state only), so
-    # RESET_ON_RETURN="session" is refused.

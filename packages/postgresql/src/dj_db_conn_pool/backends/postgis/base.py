@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.contrib.gis.db.backends.postgis import base
 
-from dj_db_conn_pool.backends.postgresql.base import PostgreSQLPoolHooks
+from dj_db_conn_pool.backends.postgresql.base import PooledPostgreSQLMixin
 
 
-class DatabaseWrapper(PostgreSQLPoolHooks, base.DatabaseWrapper):
+class DatabaseWrapper(PooledPostgreSQLMixin, base.DatabaseWrapper):
     def prepare_database(self) -> None:
         super().prepare_database()
         # Django registers PostGIS's types on each new connection; pooled ones

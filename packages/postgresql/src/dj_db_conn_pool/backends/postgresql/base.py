@@ -17,6 +17,7 @@ except ImproperlyConfigured as error:
 
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
+from dj_db_conn_pool.hooks import DriverHooks
 from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
 
 _IDLE = 0  # TransactionStatus.IDLE in psycopg 3, TRANSACTION_STATUS_IDLE in psycopg2
@@ -36,32 +37,33 @@ else:
         return int(dbapi_connection.get_transaction_status()) != _IDLE
 
 
-class PostgreSQLPoolHooks(PooledDatabaseWrapperMixin):
-    """What the pool asks psycopg (3 or 2): shared by the PostgreSQL and PostGIS engines."""
+def _discard_all(dbapi_connection: Any) -> None:
+    dbapi_connection.autocommit = True  # DISCARD ALL cannot run in a transaction
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("DISCARD ALL")
+    finally:
+        cursor.close()
 
-    pool_shared_state = ("isolation_level",)
 
-    pool_transaction_open = staticmethod(_transaction_open)
+class PostgreSQLHooks(DriverHooks):
+    """What the pool asks psycopg (3 or 2): libpq knows the transaction status."""
+
+    transaction_open = staticmethod(_transaction_open)
+    can_reset_session = True
+    reset_session = staticmethod(_discard_all)
 
     @staticmethod
-    def pool_connection_broken(dbapi_connection: Any) -> bool:
+    def broken(dbapi_connection: Any) -> bool:
         return bool(dbapi_connection.closed) or bool(getattr(dbapi_connection, "broken", False))
 
-    @staticmethod
-    def pool_ping(dbapi_connection: Any) -> None:
-        PooledDatabaseWrapperMixin.pool_ping(dbapi_connection)
-        if _transaction_open(dbapi_connection):
-            dbapi_connection.rollback()
 
-    @staticmethod
-    def pool_reset_session(dbapi_connection: Any) -> None:
-        dbapi_connection.autocommit = True  # DISCARD ALL cannot run in a transaction
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("DISCARD ALL")
-        finally:
-            cursor.close()
+class PooledPostgreSQLMixin(PooledDatabaseWrapperMixin):
+    """The pooled part shared by the PostgreSQL and PostGIS engines."""
+
+    pool_shared_state = ("isolation_level",)
+    pool_hooks = PostgreSQLHooks
 
 
-class DatabaseWrapper(PostgreSQLPoolHooks, base.DatabaseWrapper):
+class DatabaseWrapper(PooledPostgreSQLMixin, base.DatabaseWrapper):
     pass
