@@ -200,7 +200,7 @@ class Worker:
             pytest.fail(f"{self.command} still running after {timeout} s:\n{self.output()}")
 
     def output(self) -> str:
-        """Return what the worker printed so far (its last 6000 characters)."""
+        """Return what the worker printed so far."""
         self._log.flush()
         self._log.seek(0)
-        return self._log.read()[-6000:]
+        return self._log.read()

@@ -184,14 +184,17 @@ def test_celery_child_that_queried_at_init_never_lends_the_socket_celery_closed(
     engine: Engine, redis_url: str
 ) -> None:
     # A worker_process_init handler runs a query; Celery's Django fixup then
-    # os.close()s that connection's descriptor and calls close(), which parks
-    # it. With task_track_started, the child stores each task's STARTED state
-    # in Redis before the task runs: that new socket takes the freed descriptor
-    # number, and a pool that lends the parked connection then sends the
-    # task's SQL to Redis and waits for an answer that never comes.
+    # os.close()s that connection's descriptor and calls close(), which gives
+    # the connection back. With task_track_started, the child stores each
+    # task's STARTED state in Redis before the task runs: that new socket takes
+    # the freed descriptor number, and a pool that lent the connection again
+    # would send the task's SQL to Redis and wait for an answer that never comes.
     env = app_env(engine, TEST_DATABASE, redis=redis_url, touch_db_at_child_init=1, track_started=1)
     run_app(env, "setup")
     with celery_worker(env, "--pool", "prefork", "--concurrency", "2") as worker:
         outcome = run_tasks(redis_url, 40, timeout=15)
         assert_all_ran(outcome, worker)
     check_rows(engine, TEST_DATABASE, 40)
+    # The pool met the closed descriptor (one per child), rather than Celery
+    # having stopped closing it.
+    assert worker.output().count("without closing it") == 2, worker.output()
