@@ -5,3 +5,6 @@ workers as subprocesses with DJANGO_SETTINGS_MODULE=integration.taskworkers.sett
 and the TASKWORKERS_* variables that settings.py reads; servers.py holds what
 they share (Redis, the session sampler, the worker processes).
 """
+
+# What celery_app.close_pools() prints before a process's pool stats, as it exits.
+STATS_AT_EXIT = "pool stats at exit:"

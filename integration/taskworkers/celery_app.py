@@ -8,14 +8,22 @@ cache or read a flag there do (the hazard that test_celery.py pins). See docs/ce
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration.taskworkers.settings")
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init, worker_process_shutdown
+from celery.signals import (
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_shutdown,
+)
 from django.conf import settings
+
+from integration.taskworkers import STATS_AT_EXIT
 
 app = Celery("taskworkers")
 app.conf.update(
@@ -47,13 +55,30 @@ if os.environ.get("TASKWORKERS_TOUCH_DB_AT_CHILD_INIT") == "1":
     worker_process_init.connect(touch_database, weak=False)
 
 
-@worker_process_shutdown.connect
-def close_pools(**kwargs: Any) -> None:
-    """End this child's pooled sessions: billiard ends it with os._exit, so no atexit runs."""
+def close_pools(role: str) -> None:
+    """Print this process's pool stats, then end its pooled sessions.
+
+    billiard ends a prefork child with os._exit, so no atexit handler runs:
+    without this, the server sees the child's sessions drop without a goodbye.
+    """
     from django.db import connections
 
+    from dj_db_conn_pool import stats
+
+    print(f"{STATS_AT_EXIT} {role} {json.dumps(stats().get('default', {}))}", flush=True)
     for connection in connections.all(initialized_only=True):
         connection.close()
         close_pool = getattr(connection, "close_pool", None)
         if close_pool is not None:
             close_pool()
+
+
+@worker_process_shutdown.connect
+def close_child_pools(**kwargs: Any) -> None:
+    close_pools("child")
+
+
+@worker_shutdown.connect
+def close_main_pools(**kwargs: Any) -> None:
+    """The main process: it runs the tasks of a threads or solo pool."""
+    close_pools("main")

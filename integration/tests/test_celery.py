@@ -8,6 +8,7 @@ and no server session is ever used by two processes.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import pytest
 
 from conftest import TEST_DATABASE
 from integration.engines import Engine
+from integration.taskworkers import STATS_AT_EXIT
 from integration.taskworkers.servers import (
     SessionSampler,
     Worker,
@@ -35,16 +37,17 @@ TASKS = 400
 class Mode:
     args: tuple[str, ...]
     pool_size: int  # POOL_SIZE of each process (MAX_OVERFLOW 0)
-    processes: int  # processes that run tasks, each with its own pool
+    processes: int  # processes that run tasks at once, each with its own pool
+    runner: str  # which run the tasks: "child" processes, or the "main" one
 
 
 MODES = {
-    "prefork-2": Mode(("--pool", "prefork", "--concurrency", "2"), 1, 2),
+    "prefork-2": Mode(("--pool", "prefork", "--concurrency", "2"), 1, 2, "child"),
     "prefork-2-max-tasks-per-child-50": Mode(
-        ("--pool", "prefork", "--concurrency", "2", "--max-tasks-per-child", "50"), 1, 2
+        ("--pool", "prefork", "--concurrency", "2", "--max-tasks-per-child", "50"), 1, 2, "child"
     ),
     # Fewer connections than threads: the pool makes the eight threads share four.
-    "threads-8": Mode(("--pool", "threads", "--concurrency", "8"), 4, 1),
+    "threads-8": Mode(("--pool", "threads", "--concurrency", "8"), 4, 1, "main"),
 }
 
 
@@ -103,6 +106,18 @@ def run_tasks(redis_url: str, count: int, timeout: float) -> Outcome:
     return outcome
 
 
+def pool_stats_at_exit(output: str, role: str) -> list[dict[str, Any]]:
+    """Return the pool stats that the worker's processes of this role ("main",
+    "child") printed as they exited, leaving out those that never connected."""
+    pools = []
+    for line in output.splitlines():
+        if STATS_AT_EXIT in line:
+            printed_role, pool = line.split(STATS_AT_EXIT, 1)[1].split(maxsplit=1)
+            if printed_role == role and json.loads(pool):
+                pools.append(json.loads(pool))
+    return pools
+
+
 def assert_all_ran(outcome: Outcome, worker: Worker) -> None:
     assert outcome.unfinished == 0, (
         f"{outcome.unfinished} of {outcome.sent} tasks unfinished: the worker hung\n"
@@ -116,6 +131,7 @@ class Run:
     figures: str
     peak: int  # the most sessions sampled at once
     bound: int  # what the pools of the processes that run tasks allow
+    output: str  # the worker's
 
 
 def run_mode(engine: Engine, redis_url: str, name: str, extra: int = 0, **variables: Any) -> Run:
@@ -131,6 +147,10 @@ def run_mode(engine: Engine, redis_url: str, name: str, extra: int = 0, **variab
             outcome = run_tasks(redis_url, TASKS, timeout=60)
             assert_all_ran(outcome, worker)
     sessions = check_rows(engine, TEST_DATABASE, TASKS)
+    if not variables.get("stock"):  # every process that ran tasks exits with none out
+        pools = pool_stats_at_exit(worker.output(), mode.runner)
+        assert len(pools) >= mode.processes, worker.output()
+        assert [pool["checked_out"] for pool in pools] == [0] * len(pools), pools
     bound = mode.processes * mode.pool_size
     assert sampler.samples > 10
     if variables.get("stock"):  # Celery closes the connection after every task
@@ -141,7 +161,7 @@ def run_mode(engine: Engine, redis_url: str, name: str, extra: int = 0, **variab
         f"{TASKS} tasks in {outcome.seconds:.1f} s ({TASKS / outcome.seconds:.0f}/s), "
         f"{sessions} sessions ran them, peak {sampler.peak} (bound {bound})"
     )
-    return Run(figures, sampler.peak, bound)
+    return Run(figures, sampler.peak, bound, worker.output())
 
 
 # prefork-2 runs in test_celery_prefork_worker_reuses_sessions_only_through_the_pool.
@@ -172,12 +192,14 @@ def test_celery_prefork_worker_reuses_sessions_only_through_the_pool(
 def test_celery_main_process_that_queried_before_forking_keeps_one_session(
     postgresql: Engine, redis_url: str
 ) -> None:
-    # Celery's fixup closes the main process's connection at start-up: the pool
-    # parks it and keeps the session open. The children let go of the copy they
-    # inherit (no task ever uses it: run_mode checks that no session served two
-    # processes), and the main process holds it until it exits.
+    # A worker_init handler runs after Celery's fixup closed the connections,
+    # so the main thread keeps its connection checked out until the worker
+    # exits. The children let go of the copy they inherit (no task ever uses
+    # it: run_mode checks that no session served two processes).
     run = run_mode(postgresql, redis_url, "prefork-2", extra=1, touch_db_at_worker_init=1)
     assert run.peak == run.bound + 1
+    [main] = pool_stats_at_exit(run.output, "main")
+    assert (main["open"], main["checked_out"]) == (1, 1)
 
 
 def test_celery_child_that_queried_at_init_never_lends_the_socket_celery_closed(
