@@ -124,6 +124,25 @@ def check_rows(engine: Engine, database: str, count: int) -> int:
     )
 
 
+_migrated: set[tuple[str, str]] = set()  # (engine, database) whose tables exist
+
+
+def prepare(engine: Engine, database: str, env: dict[str, str]) -> None:
+    """Give the tasks empty tables and counters at 0: migrate once per database, then reset."""
+    if (engine.alias, database) not in _migrated:
+        run_app(env, "setup")
+        _migrated.add((engine.alias, database))
+        return
+    observer = engine.raw_connect(database)
+    try:
+        cursor = observer.cursor()
+        cursor.execute("DELETE FROM taskworkers_taskrun")
+        cursor.execute("UPDATE taskworkers_counter SET value = 0")
+        cursor.execute("DELETE FROM django_tasks_database_dbtaskresult")
+    finally:
+        observer.close()
+
+
 def app_env(engine: Engine, database: str, **variables: Any) -> dict[str, str]:
     """The environment of a worker-app process: TASKWORKERS_* (see settings.py) set."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("TASKWORKERS_")}

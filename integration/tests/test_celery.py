@@ -24,8 +24,8 @@ from integration.taskworkers.servers import (
     Worker,
     app_env,
     check_rows,
+    prepare,
     redis_server,
-    run_app,
 )
 
 celery = pytest.importorskip("celery", reason="Celery is in the `test` envs only (hatch.toml)")
@@ -141,7 +141,7 @@ def run_mode(engine: Engine, redis_url: str, name: str, extra: int = 0, **variab
     """
     mode = MODES[name]
     env = app_env(engine, TEST_DATABASE, redis=redis_url, pool_size=mode.pool_size, **variables)
-    run_app(env, "setup")
+    prepare(engine, TEST_DATABASE, env)
     with SessionSampler(engine, TEST_DATABASE) as sampler:
         with celery_worker(env, *mode.args) as worker:
             outcome = run_tasks(redis_url, TASKS, timeout=60)
@@ -212,7 +212,7 @@ def test_celery_child_that_queried_at_init_never_lends_the_socket_celery_closed(
     # the freed descriptor number, and a pool that lent the connection again
     # would send the task's SQL to Redis and wait for an answer that never comes.
     env = app_env(engine, TEST_DATABASE, redis=redis_url, touch_db_at_child_init=1, track_started=1)
-    run_app(env, "setup")
+    prepare(engine, TEST_DATABASE, env)
     with celery_worker(env, "--pool", "prefork", "--concurrency", "2") as worker:
         outcome = run_tasks(redis_url, 40, timeout=15)
         assert_all_ran(outcome, worker)

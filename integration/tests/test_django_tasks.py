@@ -24,6 +24,7 @@ from integration.taskworkers.servers import (
     Worker,
     app_env,
     check_rows,
+    prepare,
     rows,
     run_app,
 )
@@ -41,7 +42,7 @@ def drain(engine: Engine, **variables: Any) -> tuple[int, int, float, list[dict[
     most sessions sampled at once, the seconds taken, and each worker's pool stats.
     """
     env = app_env(engine, TEST_DATABASE, pool_size=1, **variables)
-    run_app(env, "setup")
+    prepare(engine, TEST_DATABASE, env)
     run_app(env, "enqueue", str(TASKS))
     command = [sys.executable, "-m", "integration.taskworkers", "db-worker"]
     start = time.monotonic()
