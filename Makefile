@@ -52,7 +52,7 @@ test: services  ## Run every test suite on Django 5.2 and 6.x, against real serv
 	$(WITH_SERVICES) $(HATCH) run test-jdbc:run
 
 .PHONY: lint
-lint: tools  ## ruff and mypy
+lint: tools  ## ruff, mypy, and import-linter (the core's layers, engines apart)
 	$(HATCH) run lint:check
 
 .PHONY: demo
@@ -122,7 +122,7 @@ django-suite-workflow:  ## Regenerate .github/workflows/ci.yml from hatch.toml's
 # bench/README.md: what is measured and how to read it. BENCH_ARGS passes
 # options to bench/run.py, e.g. BENCH_ARGS="--parts micro --drivers mysqlclient".
 .PHONY: bench
-bench: services  ## Benchmarks: the pool vs new/held connections, Django's pool, 1.2.6, PgBouncer
+bench: services  ## Benchmarks: the pool vs new/held connections, Django's pool, 1.2.6, PgBouncer; ASGI, gevent
 	@if ! command -v wrk >/dev/null || ! command -v pgbouncer >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    wrk pgbouncer >/dev/null; \

@@ -1,6 +1,7 @@
 """The macro benchmark's Django app: one view reads a row, one writes a row, through the ORM.
 
     cd bench && gunicorn app:application   # with DJPOOL_BENCH_DATABASE='{"ENGINE": ...}'
+    cd bench && uvicorn app:asgi_application
     python bench/app.py setup               # create and fill the tables
 
 The database entry comes as JSON in DJPOOL_BENCH_DATABASE (see micro.configure),
@@ -12,6 +13,7 @@ from __future__ import annotations
 import random
 import sys
 
+from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 from django.db import connection, models
 from django.http import HttpRequest, HttpResponse
@@ -50,6 +52,7 @@ def write(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [path("read", read), path("write", write)]
 application = get_wsgi_application()
+asgi_application = get_asgi_application()
 
 
 def set_up_tables() -> None:

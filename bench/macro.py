@@ -1,4 +1,4 @@
-"""Macro benchmark parts: gunicorn, PgBouncer, wrk, and what is watched while wrk runs.
+"""Macro benchmark parts: gunicorn and uvicorn, PgBouncer, wrk, and what is watched while wrk runs.
 
 Everything listens on and connects to 127.0.0.1 or the servers' unix sockets.
 """
@@ -177,30 +177,44 @@ def stop(process: subprocess.Popen[Any], timeout: float = 15) -> None:
             process.wait()
 
 
-class Gunicorn:
-    """bench/app.py served by gunicorn (WORKERS x THREADS, gthread) on 127.0.0.1."""
+# How AppServer serves bench/app.py: gunicorn with WORKERS x THREADS gthread
+# threads (the macro part), gunicorn with WORKERS gevent workers, or uvicorn
+# with WORKERS processes (the serving part); {port} is filled in.
+SERVERS = {
+    "gthread": [
+        "-m", "gunicorn", "app:application", "--chdir", str(HERE),
+        "--workers", str(WORKERS), "--worker-class", "gthread", "--threads", str(THREADS),
+        "--bind", "127.0.0.1:{port}", "--graceful-timeout", "5", "--log-level", "warning",
+    ],
+    "gevent": [
+        "-m", "gunicorn", "app:application", "--chdir", str(HERE),
+        "--workers", str(WORKERS), "--worker-class", "gevent",
+        "--bind", "127.0.0.1:{port}", "--graceful-timeout", "5", "--log-level", "warning",
+    ],
+    "uvicorn": [
+        "-m", "uvicorn", "app:asgi_application", "--app-dir", str(HERE),
+        "--workers", str(WORKERS),
+        "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
+    ],
+}  # fmt: skip
 
-    def __init__(self, python: str, database: dict[str, Any]) -> None:
+
+class AppServer:
+    """bench/app.py served on 127.0.0.1 by one of SERVERS (gunicorn gthread by default)."""
+
+    def __init__(self, python: str, database: dict[str, Any], kind: str = "gthread") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DJPOOL_BENCH_DATABASE": json.dumps(database)}
-        self.process = subprocess.Popen(
-            [
-                python, "-m", "gunicorn", "app:application",
-                "--chdir", str(HERE),
-                "--bind", f"127.0.0.1:{self.port}",
-                "--workers", str(WORKERS), "--worker-class", "gthread", "--threads", str(THREADS),
-                "--graceful-timeout", "5", "--log-level", "warning",
-            ],
-            env=env,
-        )  # fmt: skip
+        command = [part.format(port=self.port) for part in SERVERS[kind]]
+        self.process = subprocess.Popen([python, *command], cwd=HERE, env=env)
         wait_for_port(self.port, self.process)
         # The workers import Django after the port opens: wait until both answer.
         deadline = time.monotonic() + 30
         while len(self.worker_pids()) < WORKERS or not self._answers("/read"):
             if time.monotonic() > deadline or self.process.poll() is not None:
                 stop(self.process)
-                raise RuntimeError(f"gunicorn did not serve {self.url}/read")
+                raise RuntimeError(f"{kind} did not serve {self.url}/read")
             time.sleep(0.1)
 
     def _answers(self, path: str) -> bool:
@@ -211,7 +225,7 @@ class Gunicorn:
             return False
 
     def worker_pids(self) -> list[int]:
-        """Return the pids of gunicorn's worker processes."""
+        """Return the pids of the server's worker processes."""
         return _children(self.process.pid)
 
     def cpu_ticks(self) -> int:
@@ -219,7 +233,7 @@ class Gunicorn:
         return sum(cpu_ticks(pid) for pid in self.worker_pids())
 
     def stop(self) -> None:
-        """Stop gunicorn (its workers close their connections on the way out)."""
+        """Stop the server (its workers close their connections on the way out)."""
         stop(self.process)
 
 

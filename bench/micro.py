@@ -39,6 +39,8 @@ DISTRIBUTIONS = (
     "psycopg2-binary",
     "mysqlclient",
     "gunicorn",
+    "uvicorn",
+    "gevent",
 )
 
 

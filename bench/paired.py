@@ -85,7 +85,7 @@ def main() -> None:
                     for config in configs:
                         served[config.key] = Served(python, config, server, 0)
                     for each in served.values():  # warm up: every thread gets its connection
-                        wrk(f"{each.gunicorn.url}/{view}", MACRO_WARMUP)
+                        wrk(f"{each.app.url}/{view}", MACRO_WARMUP)
                     for turn in range(args.passes):
                         found = {
                             key: combine(view, [load(served[key], view, 1, server)], False)

@@ -19,18 +19,20 @@ def _group(records: Iterable[Record], *keys: str) -> dict[tuple[Any, ...], list[
     return groups
 
 
-def summarize(records: list[Record], by: tuple[str, ...], fields: tuple[str, ...]) -> list[Record]:
-    """Return, per group, the median, min and max rate and the median ratio to `held`.
+def summarize(
+    records: list[Record], by: tuple[str, ...], fields: tuple[str, ...], reference: str = "held"
+) -> list[Record]:
+    """Return, per group, the median, min and max rate and the median ratio to `reference`.
 
-    The ratio is taken round by round (each configuration against the held
-    connection measured in the same round), then the median of those.
+    The ratio is taken round by round (each configuration against the
+    reference measured in the same round), then the median of those.
     """
     groups = _group(records, "driver", "config", *by)
     summaries = []
     for (driver, config, *rest), runs in groups.items():
         held = {
             run["round"]: run["rate"]
-            for run in groups.get((driver, "held", *rest), [])
+            for run in groups.get((driver, reference, *rest), [])
             if run["rate"] > 0
         }
         paired = [(run["rate"], held[run["round"]]) for run in runs if run["round"] in held]
@@ -151,10 +153,50 @@ def macro_tables(results: Record) -> dict[str, str]:
     return tables
 
 
+SERVERS = {"uvicorn": "uvicorn (ASGI)", "gevent": "gunicorn -k gevent"}
+
+
+def serving_tables(results: Record) -> dict[str, str]:
+    """Return the serving part's tables, one per view: ours against a new connection."""
+    summaries = summarize(results["serving"], ("server", "view"), ("p99_ms", "app_cpu_us"), "new")
+    found = {(s["server"], s["driver"], s["config"], s["view"]): s for s in summaries}
+    tables = {}
+    for view in ("read", "write"):
+        rows = []
+        for server, server_label in SERVERS.items():
+            for driver, label in results["drivers"].items():
+                new = found.get((server, driver, "new", view))
+                for config in results["configurations"]:
+                    s = found.get((server, driver, config, view))
+                    if s is None:
+                        continue
+                    p99_ratio = s["p99_ms"] / new["p99_ms"] if new and new["p99_ms"] else None
+                    rows.append(
+                        [
+                            server_label,
+                            label,
+                            results["configurations"][config],
+                            _number(s["rate"]),
+                            _number(s["ratio"], 2),
+                            _number(s["p99_ms"], 1),
+                            _number(p99_ratio, 2),
+                            str(s["peak_connections"]),
+                            _number(s["app_cpu_us"]),
+                            str(s["errors"]),
+                        ]
+                    )
+        header = [
+            "server", "driver", "configuration", "req/s", "x new", "p99 ms", "p99 x new",
+            "peak server conns", "app CPU µs/req", "errors",
+        ]  # fmt: skip
+        tables[view] = _table(header, rows)
+    return tables
+
+
 def failures(results: Record) -> list[str]:
     """Return one line per configuration that could not run."""
     lines = []
-    for part in ("micro", "macro"):
+    for part in ("micro", "macro", "serving"):
         for record in results.get(part, []):
             if "failed" in record:
                 lines.append(f"- {part} {record['driver']} {record['config']}: {record['failed']}")
@@ -229,6 +271,23 @@ def markdown(results: Record) -> str:
             "### Write one row (`Hit.objects.create(…)`)",
             tables["write"],
             "![macro results](macro.png)",
+        ]
+    if "serving" in results:
+        tables = serving_tables(results)
+        sections += [
+            "## Serving: uvicorn (ASGI) and gunicorn's gevent workers",
+            "bench/app.py under uvicorn (2 worker processes, each request's sync work in a "
+            "thread of its own) and under `gunicorn -k gevent` (2 workers), wrk with 16 "
+            f"connections, {settings.get('serving_rounds')} rounds taken as in the macro "
+            "part. x new: the median of each round's rate ratio to a new connection per "
+            "request (Django's stock backend, `CONN_MAX_AGE=0`), the only stock setting "
+            "that returns connections under ASGI; p99 x new: the ratio of the medians. "
+            "Ours: `POOL_SIZE=8, MAX_OVERFLOW=0` per process. psycopg 3 and mysqlclient "
+            "under uvicorn, psycopg 3 only under gevent (mysqlclient blocks the worker).",
+            "### Read one row",
+            tables["read"],
+            "### Write one row",
+            tables["write"],
         ]
     for driver, text in results.get("profiles", {}).items():
         summary = text.split("\n\n", 1)[0]

@@ -1,14 +1,17 @@
 """Benchmark the pool against the other ways Django can connect (GitHub issue #5).
 
-    python bench/run.py [--parts micro,macro,profile] [--drivers psycopg,psycopg2,mysqlclient]
+    python bench/run.py [--parts micro,macro,profile,serving]
+                        [--drivers psycopg,psycopg2,mysqlclient]
 
 Micro: Django's request cycle around one SELECT 1, in 1 and 8 threads of one
 process per configuration (micro.py). Macro: bench/app.py under gunicorn
 (2 workers x 8 threads) driven by wrk, with the server's connections and CPU
-watched (macro.py). Configurations take turns within each round, so that the
-noise of a shared machine hits them alike; the tables give medians, the
-spread and the ratio to the held connection of the same round. Profile: where
-our pool's per-request time goes (overhead.py). Results go to bench/results/.
+watched (macro.py). Serving: the same app under uvicorn and under gunicorn's
+gevent workers, ours against a new connection per request. Configurations
+take turns within each round, so that the noise of a shared machine hits them
+alike; the tables give medians, the spread and the ratio to the held
+connection (serving: the new one) of the same round. Profile: where our
+pool's per-request time goes (overhead.py). Results go to bench/results/.
 
 Needs the servers of `make services` (their settings in the environment), the
 hatch envs bench* of hatch.toml (made on first use), wrk and pgbouncer.
@@ -40,8 +43,8 @@ from macro import (
     PGBOUNCER,
     TICK,
     WORKERS,
+    AppServer,
     ConnectionObserver,
-    Gunicorn,
     PgBouncer,
     cpu_ticks,
     find_process,
@@ -333,9 +336,16 @@ def own_database(config: Config) -> Config:
 
 
 class Served:
-    """One configuration served by gunicorn (and PgBouncer for its own), until stop()."""
+    """One configuration served by gunicorn or uvicorn (and PgBouncer for its own), until stop()."""
 
-    def __init__(self, python: str, config: Config, server: Server, pgbouncer_port: int) -> None:
+    def __init__(
+        self,
+        python: str,
+        config: Config,
+        server: Server,
+        pgbouncer_port: int,
+        kind: str = "gthread",
+    ) -> None:
         self.name = config.database["NAME"]
         self.bouncer: PgBouncer | None = None
         if config.key == "pgbouncer":
@@ -343,29 +353,29 @@ class Served:
             settings = {**server.settings, "NAME": self.name}
             self.bouncer = PgBouncer(settings, WORKERS * POOL_SIZE, pgbouncer_port)
         try:
-            self.gunicorn = Gunicorn(python, config.database)
+            self.app = AppServer(python, config.database, kind)
         except Exception:
             if self.bouncer is not None:
                 self.bouncer.stop()
             raise
 
     def stop(self) -> None:
-        """Stop gunicorn (its workers close their connections), then PgBouncer."""
-        self.gunicorn.stop()
+        """Stop the app server (its workers close their connections), then PgBouncer."""
+        self.app.stop()
         if self.bouncer is not None:
             self.bouncer.stop()
 
 
 def load(served: Served, view: str, seconds: float, server: Server) -> dict[str, Any]:
     """Run wrk on one view for one turn, watching the sessions and everyone's CPU."""
-    gunicorn, bouncer = served.gunicorn, served.bouncer
+    web, bouncer = served.app, served.bouncer
     proxy = bouncer.cpu_ticks if bouncer else lambda: 0
     observer = ConnectionObserver(lambda: server.count_connections(served.name))
-    before = (server.cpu_ticks(), gunicorn.cpu_ticks(), proxy())
+    before = (server.cpu_ticks(), web.cpu_ticks(), proxy())
     observer.start()
-    summary = wrk(f"{gunicorn.url}/{view}", seconds)
+    summary = wrk(f"{web.url}/{view}", seconds)
     peak = observer.stop()
-    after = (server.cpu_ticks(), gunicorn.cpu_ticks(), proxy())
+    after = (server.cpu_ticks(), web.cpu_ticks(), proxy())
     db, app, pgbouncer = (a - b for a, b in zip(after, before, strict=True))
     return {**summary, "peak": peak, "db": db, "app": app, "proxy": pgbouncer}
 
@@ -397,8 +407,9 @@ def macro_round(
     seconds: float,
     number: int,
     pgbouncer_port: int,
+    kind: str = "gthread",
 ) -> list[dict[str, Any]]:
-    """Serve every configuration at once, fresh; let them take turns on each view.
+    """Serve every configuration at once, fresh, with `kind`; let them take turns on each view.
 
     Each has its own database, so that the sessions counted during a turn are
     its own, not the idle ones the others keep open. Only the configuration
@@ -409,12 +420,14 @@ def macro_round(
     turns: dict[tuple[str, str], list[dict[str, Any]]] = {}
     try:
         for config in configs:
-            base = {"driver": driver.key, "config": config.key, "round": number}
+            base = {"driver": driver.key, "config": config.key, "round": number, "server": kind}
             try:
-                served[config.key] = Served(pythons[config.env], config, server, pgbouncer_port)
-                wrk(f"{served[config.key].gunicorn.url}/read", MACRO_WARMUP)
+                served[config.key] = Served(
+                    pythons[config.env], config, server, pgbouncer_port, kind
+                )
+                wrk(f"{served[config.key].app.url}/read", MACRO_WARMUP)
             except Exception as error:  # reported for this round; the others go on
-                log(f"macro {driver.key} {config.key} did not start: {error}")
+                log(f"{kind} {driver.key} {config.key} did not start: {error}")
                 records.append({**base, "failed": str(error)})
                 if config.key in served:
                     served.pop(config.key).stop()
@@ -425,19 +438,49 @@ def macro_round(
                     try:
                         found = load(served[key], view, seconds / MACRO_TURNS, server)
                     except Exception as error:  # say so, and leave this round out for it
-                        log(f"macro {driver.key} {key} {view} failed: {error}")
+                        log(f"{kind} {driver.key} {key} {view} failed: {error}")
                         found = {"failed": str(error)}
                     turns.setdefault((key, view), []).append(found)
     finally:
         for each in served.values():
             each.stop()
     for (key, view), found in turns.items():
-        base = {"driver": driver.key, "config": key, "round": number}
+        base = {"driver": driver.key, "config": key, "round": number, "server": kind}
         error = next((turn["failed"] for turn in found if "failed" in turn), None)
         if error is not None:
             records.append({**base, "view": view, "failed": error})
         else:
             records.append({**base, **combine(view, found, served[key].bouncer is not None)})
+    return records
+
+
+def serve_rounds(
+    pythons: dict[str, str],
+    driver: Driver,
+    configs: list[Config],
+    server: Server,
+    rounds: int,
+    seconds: float,
+    pgbouncer_port: int,
+    kind: str = "gthread",
+) -> list[dict[str, Any]]:
+    """Give each configuration a database of its own, run `rounds` rounds, drop the databases.
+
+    Every round starts fresh app servers (and PgBouncer), for the reason
+    run_micro() starts fresh workers.
+    """
+    records: list[dict[str, Any]] = []
+    configs = [own_database(config) for config in configs]
+    for config in configs:
+        server.recreate_database(config.database["NAME"])
+        set_up_tables(pythons["bench"], driver, config.database["NAME"])
+    for number in range(rounds):
+        log(f"{kind} {driver.key}: round {number + 1}/{rounds}")
+        records += macro_round(
+            pythons, driver, configs, server, seconds, number, pgbouncer_port, kind
+        )
+    for config in configs:
+        server.drop_database(config.database["NAME"])
     return records
 
 
@@ -448,26 +491,42 @@ def run_macro(
     rounds: int,
     seconds: float,
 ) -> list[dict[str, Any]]:
-    """Measure every driver's configurations, `rounds` times; return one record per view and round.
-
-    Every round starts fresh gunicorns (and PgBouncer), for the reason
-    run_micro() starts fresh workers.
-    """
+    """Measure every driver's configurations under gunicorn gthread; a record per view and round."""
     records: list[dict[str, Any]] = []
     pgbouncer_port = free_port()
     for driver in drivers:
-        server = servers[driver.server]
-        configs = [own_database(config) for config in configurations(driver, pgbouncer_port)]
-        for config in configs:
-            server.recreate_database(config.database["NAME"])
-            set_up_tables(pythons["bench"], driver, config.database["NAME"])
-        for number in range(rounds):
-            log(f"macro {driver.key}: round {number + 1}/{rounds}")
-            records += macro_round(
-                pythons, driver, configs, server, seconds, number, pgbouncer_port
+        configs = configurations(driver, pgbouncer_port)
+        records += serve_rounds(
+            pythons, driver, configs, servers[driver.server], rounds, seconds, pgbouncer_port
+        )
+    return records
+
+
+# Serving: (app server, driver, configurations) under ASGI and gevent; the first
+# configuration, a new connection per request, is the reference of the ratios.
+# mysqlclient blocks a gevent worker (docs/gevent.md): ASGI only.
+SERVING = (
+    ("uvicorn", "psycopg", ("new", "django-pool", "ours")),
+    ("uvicorn", "mysqlclient", ("new", "ours")),
+    ("gevent", "psycopg", ("new", "ours")),
+)
+
+
+def run_serving(
+    pythons: dict[str, str],
+    drivers: list[Driver],
+    servers: dict[str, Server],
+    rounds: int,
+    seconds: float,
+) -> list[dict[str, Any]]:
+    """Measure ours against the stock backend under uvicorn and gunicorn's gevent workers."""
+    records: list[dict[str, Any]] = []
+    for kind, driver_key, keys in SERVING:
+        for driver in (driver for driver in drivers if driver.key == driver_key):
+            configs = [config for config in configurations(driver) if config.key in keys]
+            records += serve_rounds(
+                pythons, driver, configs, servers[driver.server], rounds, seconds, 0, kind
             )
-        for config in configs:
-            server.drop_database(config.database["NAME"])
     return records
 
 
@@ -518,13 +577,16 @@ def tool_version(command: list[str]) -> str:
 def main() -> int:
     """Prepare, measure, write bench/results/ and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="micro,macro,profile")
+    parser.add_argument("--parts", default="micro,macro,profile,serving")
     parser.add_argument("--drivers", default=",".join(driver.key for driver in DRIVERS))
     parser.add_argument("--micro-rounds", type=int, default=16)
     parser.add_argument("--micro-seconds", type=float, default=1.0)
     parser.add_argument("--macro-rounds", type=int, default=4)
     parser.add_argument(
         "--macro-seconds", type=float, default=4, help="per view and round, in MACRO_TURNS turns"
+    )
+    parser.add_argument(
+        "--serving-rounds", type=int, default=2, help="uvicorn and gevent, --macro-seconds each"
     )
     parser.add_argument("--profile-requests", type=int, default=20000)
     parser.add_argument(
@@ -546,7 +608,7 @@ def main() -> int:
     drivers = [driver for driver in DRIVERS if driver.key in args.drivers.split(",")]
     began = time.monotonic()
     for tool, found in (("wrk", shutil.which("wrk")), ("pgbouncer", PGBOUNCER)):
-        if "macro" in parts and not found:
+        if ("macro" in parts or "serving" in parts) and not found:
             sys.exit(f"{tool} is missing: `make bench` installs it (apt-get install {tool}).")
 
     log("preparing the hatch envs")
@@ -587,6 +649,10 @@ def main() -> int:
     if "macro" in parts:
         results["macro"] = run_macro(
             pythons, drivers, servers, args.macro_rounds, args.macro_seconds
+        )
+    if "serving" in parts:
+        results["serving"] = run_serving(
+            pythons, drivers, servers, args.serving_rounds, args.macro_seconds
         )
     if "profile" in parts:
         RESULTS.mkdir(exist_ok=True)

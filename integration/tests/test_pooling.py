@@ -12,7 +12,7 @@ from django.db import Error, close_old_connections, connections, transaction
 
 import dj_db_conn_pool
 from conftest import TEST_DATABASE
-from dj_db_conn_pool import PoolTimeout
+from dj_db_conn_pool import PoolError, PoolTimeout
 from dj_db_conn_pool.container import pool_container
 from integration.engines import Engine, StatementLog
 
@@ -146,10 +146,10 @@ def test_close_inside_atomic_closes_for_real(engine: Engine) -> None:
     request_cycle(engine)
 
 
-def checkout_in_a_thread(engine: Engine) -> tuple[PoolTimeout | None, float]:
+def checkout_in_a_thread(engine: Engine) -> tuple[PoolError | None, float]:
     """Check out the alias's connection in a new thread, which then gives it back.
 
-    Return the PoolTimeout that the thread met (None if it got a connection) and
+    Return the PoolError that the thread met (None if it got a connection) and
     how long the checkout took.
     """
     outcome: dict[str, Any] = {"error": None}
@@ -158,7 +158,7 @@ def checkout_in_a_thread(engine: Engine) -> tuple[PoolTimeout | None, float]:
         started = time.monotonic()
         try:
             connections[engine.alias].ensure_connection()
-        except PoolTimeout as error:
+        except PoolError as error:
             outcome["error"] = error
         finally:
             outcome["took"] = time.monotonic() - started

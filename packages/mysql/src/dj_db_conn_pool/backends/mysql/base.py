@@ -15,6 +15,7 @@ except ImproperlyConfigured as error:
         "which builds against libmysqlclient-dev or libmariadb-dev)."
     ) from error
 
+from dj_db_conn_pool.capacity import Limit, one_row, server_of
 from dj_db_conn_pool.hooks import DriverHooks
 from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
 
@@ -48,5 +49,33 @@ class MySQLHooks(DriverHooks):
         dbapi_connection.autocommit(autocommit)
 
 
+# The session's max_user_connections is the account's own limit when it has one.
+_LIMITS = (
+    "SELECT @@GLOBAL.max_connections, @@SESSION.max_user_connections, CURRENT_USER(), VERSION()"
+)
+_CONNECTED = "SHOW GLOBAL STATUS LIKE 'Threads_connected'"
+
+
 class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
     pool_hooks = MySQLHooks
+
+    def pool_server_limits(self) -> list[Limit]:
+        """Return the server's connection limits: its own and the account's."""
+        server, where = server_of(self)
+        maximum, user_limit, account, version = one_row(self, _LIMITS)
+        _, connected = one_row(self, _CONNECTED)
+        return [
+            Limit(
+                ("server", *server),
+                f"{'MariaDB' if 'MariaDB' in version else 'MySQL'} {where}",
+                int(maximum),
+                f"max_connections {maximum}",
+                int(connected),
+            ),
+            Limit(
+                ("role", *server, account),
+                f"account {account!r}",
+                int(user_limit) if int(user_limit) > 0 else None,
+                f"max_user_connections {user_limit}",
+            ),
+        ]

@@ -17,6 +17,7 @@ except ImproperlyConfigured as error:
 
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
+from dj_db_conn_pool.capacity import Limit, one_row, server_of
 from dj_db_conn_pool.hooks import DriverHooks
 from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
 
@@ -58,11 +59,56 @@ class PostgreSQLHooks(DriverHooks):
         return bool(dbapi_connection.closed) or bool(getattr(dbapi_connection, "broken", False))
 
 
+_LIMITS = """
+SELECT current_setting('max_connections')::int,
+       current_setting('superuser_reserved_connections')::int,
+       coalesce(current_setting('reserved_connections', true), '0')::int,
+       r.rolconnlimit, r.rolsuper, d.datconnlimit, current_user, current_database(),
+       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')
+FROM pg_roles r, pg_database d
+WHERE r.rolname = current_user AND d.datname = current_database()
+"""
+
+
 class PooledPostgreSQLMixin(PooledDatabaseWrapperMixin):
     """The pooled part shared by the PostgreSQL and PostGIS engines."""
 
     pool_shared_state = ("isolation_level",)
     pool_hooks = PostgreSQLHooks
+
+    def pool_server_limits(self) -> list[Limit]:
+        """Return the server's connection limits: its own, the role's, the database's."""
+        server, where = server_of(self)
+        (maximum, superuser_reserved, reserved, role_limit, superuser, db_limit, user, database,
+         connected) = one_row(self, _LIMITS)  # fmt: skip
+        limits = [
+            Limit(
+                ("server", *server),
+                f"PostgreSQL {where}",
+                maximum - superuser_reserved - reserved,
+                f"max_connections {maximum} - superuser_reserved_connections "
+                f"{superuser_reserved} - reserved_connections {reserved}",
+                int(connected),
+            )
+        ]
+        if superuser:  # PostgreSQL does not apply CONNECTION LIMITs to superusers
+            exempt = f"role {user!r} is a superuser: CONNECTION LIMIT does not apply"
+            return [*limits, Limit(("role", *server, user), f"role {user!r}", None, exempt)]
+        return [
+            *limits,
+            Limit(
+                ("role", *server, user),
+                f"role {user!r}",
+                None if role_limit < 0 else role_limit,
+                f"rolconnlimit {role_limit}",
+            ),
+            Limit(
+                ("database", *server, database),
+                f"database {database!r}",
+                None if db_limit < 0 else db_limit,
+                f"datconnlimit {db_limit}",
+            ),
+        ]
 
 
 class DatabaseWrapper(PooledPostgreSQLMixin, base.DatabaseWrapper):

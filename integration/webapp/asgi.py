@@ -1,0 +1,10 @@
+"""The ASGI application, for uvicorn and granian."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration.webapp.settings")
+application = get_asgi_application()

@@ -1,0 +1,19 @@
+"""Answer 503 where the pool had no connection for a request within TIMEOUT."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.deprecation import MiddlewareMixin
+
+from dj_db_conn_pool import PoolTimeout
+
+
+class PoolTimeoutMiddleware(MiddlewareMixin):
+    """Turn PoolTimeout into 503 with the pool's message, as a busy app should."""
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, PoolTimeout):
+            return None
+        response = HttpResponse(f"PoolTimeout: {exception}", status=503)
+        response["Retry-After"] = "1"
+        return response
