@@ -48,6 +48,9 @@ MODES = {
     ),
     # Fewer connections than threads: the pool makes the eight threads share four.
     "threads-8": Mode(("--pool", "threads", "--concurrency", "8"), 4, 1, "main"),
+    # Greenlets: psycopg 3 waits through gevent once it has patched the
+    # standard library, which Celery does before it imports the app.
+    "gevent-32": Mode(("--pool", "gevent", "--concurrency", "32"), 4, 1, "main"),
 }
 
 
@@ -165,7 +168,7 @@ def run_mode(engine: Engine, redis_url: str, name: str, extra: int = 0, **variab
 
 
 # prefork-2 runs in test_celery_prefork_worker_reuses_sessions_only_through_the_pool.
-@pytest.mark.parametrize("name", ["prefork-2-max-tasks-per-child-50", "threads-8"])
+@pytest.mark.parametrize("name", ["prefork-2-max-tasks-per-child-50", "threads-8", "gevent-32"])
 def test_celery_worker_runs_every_task_within_the_pool_bound(
     postgresql: Engine, redis_url: str, name: str, figures: list[str]
 ) -> None:
