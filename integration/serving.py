@@ -15,14 +15,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -193,43 +192,6 @@ def counter_value(engine: Engine, database: str) -> int:
         return int(cursor.fetchone()[0])
     finally:
         observer.close()
-
-
-@dataclass
-class SessionSampler:
-    """Sample the server's session count for a database from one observer connection."""
-
-    engine: Engine
-    database: str
-    interval: float = 0.02
-    peak: int = 0
-    samples: int = 0
-    _done: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def __enter__(self) -> SessionSampler:
-        observer = self.engine.raw_connect()
-        sql = self.engine.sessions_sql(self.database)
-
-        def sample() -> None:
-            cursor = observer.cursor()
-            try:
-                while not self._done.is_set():
-                    cursor.execute(sql)
-                    self.peak = max(self.peak, int(cursor.fetchone()[0]))
-                    self.samples += 1
-                    self._done.wait(self.interval)
-            finally:
-                observer.close()
-
-        self._thread = threading.Thread(target=sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._done.set()
-        assert self._thread is not None
-        self._thread.join()
 
 
 def run_clients(clients: int, work: Callable[[int], list[Response]]) -> list[Response]:

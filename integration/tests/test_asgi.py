@@ -15,6 +15,7 @@ import pytest
 from conftest import TEST_DATABASE
 from integration import serving
 from integration.engines import Engine
+from integration.helpers import SessionSampler
 
 POOL_OPTIONS = {"POOL_SIZE": 4, "MAX_OVERFLOW": 0, "TIMEOUT": 10}
 BOUND = 4
@@ -40,7 +41,7 @@ def load_and_check(kind: str, engine: Engine, conn_max_age: int, figures: list[s
             return [server.get(path) for path in PATHS]
 
         started = time.monotonic()
-        with serving.SessionSampler(engine, TEST_DATABASE) as sessions:
+        with SessionSampler(engine, TEST_DATABASE) as sessions:
             responses = serving.run_clients(CLIENTS, client)
             after = serving.wait_for_returns(server)
         elapsed = time.monotonic() - started

@@ -7,24 +7,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import close_old_connections, connections
+from django.db import connections
 from django.db.backends.signals import connection_created
 
 import dj_db_conn_pool
 from dj_db_conn_pool import liveness
 from dj_db_conn_pool.container import pool_container
 from integration.engines import Engine
-
-
-def request_cycle(engine: Engine) -> int:
-    """One Django request with one query; return the server session that ran it."""
-    close_old_connections()
-    try:
-        with connections[engine.alias].cursor() as cursor:
-            cursor.execute(engine.backend_id_sql)
-            return int(cursor.fetchone()[0])
-    finally:
-        close_old_connections()
+from integration.helpers import request_cycle
 
 
 def django_class(engine: Engine) -> type:

@@ -14,39 +14,20 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, OperationalError, connections, transaction
-from test_pooling import backend_id, checkout_in_a_thread, count_items, make_table, request_cycle
 
 import dj_db_conn_pool
 from conftest import TEST_DATABASE, alias_settings
 from dj_db_conn_pool import PoolTimeout, TooManyRequests, leaks
 from dj_db_conn_pool.container import pool_container
 from integration.engines import Engine
-
-
-class SessionSampler(threading.Thread):
-    """Sample the server's session count and the pool's open count; keep the peaks."""
-
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(daemon=True)
-        self.engine = engine
-        self.peak_sessions = self.peak_open = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            try:
-                sessions = self.engine.count_sessions(TEST_DATABASE)
-            except Exception:  # the server is restarting
-                sessions = 0
-            self.peak_sessions = max(self.peak_sessions, sessions)
-            figures = dj_db_conn_pool.stats(self.engine.alias).get(self.engine.alias)
-            self.peak_open = max(self.peak_open, figures["open"] if figures else 0)
-            self.done.wait(0.02)
-
-    def stop(self) -> SessionSampler:
-        self.done.set()
-        self.join()
-        return self
+from integration.helpers import (
+    SessionSampler,
+    backend_id,
+    checkout_in_a_thread,
+    count_items,
+    make_table,
+    request_cycle,
+)
 
 
 def test_server_restart_under_load(
@@ -72,7 +53,7 @@ def test_server_restart_under_load(
                 time.sleep(0.01)
         connections.close_all()
 
-    sampler = SessionSampler(engine)
+    sampler = SessionSampler(engine, TEST_DATABASE, engine.alias)
     sampler.start()
     clients = [threading.Thread(target=client) for _ in range(16)]
     for thread in clients:
@@ -404,7 +385,7 @@ def test_stress_no_lost_or_duplicated_writes(
         finally:
             connections.close_all()
 
-    sampler = SessionSampler(engine)
+    sampler = SessionSampler(engine, TEST_DATABASE, engine.alias)
     sampler.start()
     began = time.monotonic()
     clients = [threading.Thread(target=client, args=(n,)) for n in range(threads_count)]

@@ -16,6 +16,7 @@ import pytest
 from conftest import TEST_DATABASE
 from integration import serving
 from integration.engines import Engine
+from integration.helpers import SessionSampler
 
 BOUND = 4
 CLIENTS = 64
@@ -44,7 +45,7 @@ def test_gevent_64_clients_bound_4_no_errors_and_all_returned(
         pool_options=options,
     ) as server:
         started = time.monotonic()
-        with serving.SessionSampler(postgresql, TEST_DATABASE) as sessions:
+        with SessionSampler(postgresql, TEST_DATABASE) as sessions:
             responses = serving.run_clients(
                 CLIENTS, lambda number: [server.get(path) for path in PATHS]
             )

@@ -17,13 +17,20 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, close_old_connections, connections
-from test_pooling import backend_id, checkout_in_a_thread, count_items, make_table, request_cycle
 
 import dj_db_conn_pool
 from conftest import TEST_DATABASE, alias_settings
 from dj_db_conn_pool.container import pool_container
 from integration import engines
 from integration.engines import Engine
+from integration.helpers import (
+    backend_id,
+    checkout_in_a_thread,
+    count_items,
+    in_a_thread,
+    make_table,
+    request_cycle,
+)
 
 
 def make_keys(engine: Engine) -> None:
@@ -39,27 +46,6 @@ def in_transaction(engine: Engine) -> int:
     with connections[engine.alias].cursor() as cursor:
         cursor.execute(engine.in_transaction_sql)
         return int(cursor.fetchone()[0])
-
-
-def in_a_thread(work: Any) -> Any:
-    """Run work() as one request in a new thread; return what it returned."""
-    result: dict[str, Any] = {}
-
-    def request() -> None:
-        close_old_connections()
-        try:
-            result["value"] = work()
-        except BaseException as error:  # re-raised in the caller
-            result["error"] = error
-        finally:
-            close_old_connections()
-
-    thread = threading.Thread(target=request)
-    thread.start()
-    thread.join(30)
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
 
 
 def row_is_lockable(engine: Engine) -> bool:

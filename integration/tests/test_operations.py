@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import close_old_connections, connections
-from test_pooling import request_cycle
 
 import dj_db_conn_pool
 from conftest import TEST_DATABASE, alias, alias_settings
@@ -25,6 +24,7 @@ from dj_db_conn_pool import PoolTimeout
 from dj_db_conn_pool import figures as pool_figures
 from dj_db_conn_pool.management.commands.dbpool import Command
 from integration.engines import Engine
+from integration.helpers import request_cycle
 
 HERE = Path(__file__).resolve().parent
 

@@ -26,13 +26,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import IntegrityError, close_old_connections, connections, transaction
 from django.test import override_settings
-from test_faults import SessionSampler
-from test_pooling import backend_id, count_items, make_table, request_cycle
 
 from conftest import TEST_DATABASE, alias_settings
 from dj_db_conn_pool.container import pool_container
 from dj_db_conn_pool.management.commands.dbpool import Command
 from integration.engines import Engine
+from integration.helpers import SessionSampler, backend_id, count_items, make_table, request_cycle
 
 POOL_MODE = "transaction"
 SERVER_POOL_SIZE = 2  # PgBouncer's default_pool_size: server sessions per user and database
@@ -170,7 +169,7 @@ def test_requests_from_many_threads_share_pgbouncers_server_sessions(
         finally:
             connections.close_all()
 
-    sampler = SessionSampler(postgresql)
+    sampler = SessionSampler(postgresql, TEST_DATABASE, postgresql.alias)
     sampler.start()
     started = time.monotonic()
     threads = [threading.Thread(target=client) for _ in range(16)]

@@ -12,40 +12,18 @@ from django.db import Error, close_old_connections, connections, transaction
 
 import dj_db_conn_pool
 from conftest import TEST_DATABASE
-from dj_db_conn_pool import PoolError, PoolTimeout
+from dj_db_conn_pool import PoolTimeout
 from dj_db_conn_pool.container import pool_container
 from integration.engines import Engine, StatementLog
-
-
-def backend_id(engine: Engine) -> int:
-    with connections[engine.alias].cursor() as cursor:
-        cursor.execute(engine.backend_id_sql)
-        return int(cursor.fetchone()[0])
-
-
-def request_cycle(engine: Engine) -> int:
-    """Do what a Django request does: one query between close_old_connections()."""
-    close_old_connections()
-    try:
-        return backend_id(engine)
-    finally:
-        close_old_connections()
-
-
-def make_table(engine: Engine) -> None:
-    with connections[engine.alias].cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS pool_items")
-        cursor.execute("CREATE TABLE pool_items (name VARCHAR(50))")
-
-
-def count_items(engine: Engine) -> int:
-    observer = engine.raw_connect(TEST_DATABASE)
-    try:
-        cursor = observer.cursor()
-        cursor.execute("SELECT COUNT(*) FROM pool_items")
-        return int(cursor.fetchone()[0])
-    finally:
-        observer.close()
+from integration.helpers import (
+    SessionSampler,
+    backend_id,
+    checkout_in_a_thread,
+    count_items,
+    fan_out,
+    make_table,
+    request_cycle,
+)
 
 
 def test_requests_reuse_one_server_session(engine: Engine) -> None:
@@ -70,41 +48,20 @@ def test_server_sessions_stay_within_pool_bound_under_32_threads(
 ) -> None:
     pool_options.update(POOL_SIZE=4, MAX_OVERFLOW=2, TIMEOUT=20)
     bound = 6
-    stop = threading.Event()
-    peak = 0
-    errors: list[BaseException] = []
 
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, engine.count_sessions(TEST_DATABASE))
-            time.sleep(0.02)
+    def worker(number: int) -> None:
+        for _ in range(20):
+            close_old_connections()
+            with connections[engine.alias].cursor() as cursor:
+                cursor.execute(engine.backend_id_sql)
+                time.sleep(0.002)  # hold it a little, as a view would
+            close_old_connections()
 
-    def worker() -> None:
-        try:
-            for _ in range(20):
-                close_old_connections()
-                with connections[engine.alias].cursor() as cursor:
-                    cursor.execute(engine.backend_id_sql)
-                    time.sleep(0.002)  # hold it a little, as a view would
-                close_old_connections()
-        except BaseException as error:  # surfaced below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    threads = [threading.Thread(target=worker) for _ in range(32)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    stop.set()
-    sampler.join()
+    with SessionSampler(engine, TEST_DATABASE) as sampler:
+        errors = fan_out(32, worker)
     assert errors == []
-    figures.append(f"peak server sessions {peak} (bound {bound}), 32 threads")
-    assert 1 <= peak <= bound
+    figures.append(f"peak server sessions {sampler.peak} (bound {bound}), 32 threads")
+    assert 1 <= sampler.peak <= bound
 
 
 def test_connection_returned_mid_transaction_is_rolled_back(engine: Engine) -> None:
@@ -144,30 +101,6 @@ def test_close_inside_atomic_closes_for_real(engine: Engine) -> None:
     connection.close()
     assert count_items(engine) == 0
     request_cycle(engine)
-
-
-def checkout_in_a_thread(engine: Engine) -> tuple[PoolError | None, float]:
-    """Check out the alias's connection in a new thread, which then gives it back.
-
-    Return the PoolError that the thread met (None if it got a connection) and
-    how long the checkout took.
-    """
-    outcome: dict[str, Any] = {"error": None}
-
-    def borrower() -> None:
-        started = time.monotonic()
-        try:
-            connections[engine.alias].ensure_connection()
-        except PoolError as error:
-            outcome["error"] = error
-        finally:
-            outcome["took"] = time.monotonic() - started
-            connections.close_all()
-
-    thread = threading.Thread(target=borrower)
-    thread.start()
-    thread.join()
-    return outcome["error"], outcome["took"]
 
 
 def test_exhaustion_raises_pool_timeout_within_timeout(

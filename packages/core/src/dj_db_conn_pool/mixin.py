@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -212,12 +214,22 @@ class PooledDatabaseWrapperMixin:
             self.run_on_commit = []
             self.connection = None  # the next connect() may still take it back
             return
-        if self._pool_keep is None:
-            self._pool_keep = True
-        try:
+        with self._pool_closing(keep=True):
             super().close()  # type: ignore[misc]
+
+    @contextlib.contextmanager
+    def _pool_closing(self, keep: bool) -> Iterator[None]:
+        """Tell the _close() inside the block whether it may keep the connection for reuse.
+
+        The outermost block decides: close() called from a block that said False
+        (unusable, failed health check) must not say True again.
+        """
+        outer = self._pool_keep
+        self._pool_keep = keep if outer is None else outer
+        try:
+            yield
         finally:
-            self._pool_keep = None
+            self._pool_keep = outer
 
     def close_if_health_check_failed(self) -> None:
         # Called before every cursor: return at once where Django's own check does.
@@ -226,11 +238,8 @@ class PooledDatabaseWrapperMixin:
         if self._pool_conn is None or not self.health_check_enabled or self.health_check_done:
             return
         # A close from here means the health check failed: do not lend it again.
-        self._pool_keep = False
-        try:
+        with self._pool_closing(keep=False):
             super().close_if_health_check_failed()  # type: ignore[misc]
-        finally:
-            self._pool_keep = None
 
     def close_if_unusable_or_obsolete(self) -> None:
         # Django calls this at the start and end of every request. The pool, not
@@ -252,11 +261,8 @@ class PooledDatabaseWrapperMixin:
             else:
                 self.close()
             return
-        self._pool_keep = False
-        try:
+        with self._pool_closing(keep=False):
             self.close()
-        finally:
-            self._pool_keep = None
 
     def _pool_doze(self) -> None:
         """Return a clean connection, keeping it on the wrapper if it was parked."""
