@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,37 +60,6 @@ def redis_server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
-
-
-class SessionSampler:
-    """Count the server sessions on a database from an observer connection, every 20 ms."""
-
-    def __init__(self, engine: Engine, database: str) -> None:
-        self.engine = engine
-        self.sql = engine.sessions_sql(database)
-        self.peak = 0
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        observer = self.engine.raw_connect()
-        try:
-            cursor = observer.cursor()
-            while not self._stop.wait(0.02):
-                cursor.execute(self.sql)
-                self.peak = max(self.peak, int(cursor.fetchone()[0]))
-                self.samples += 1
-        finally:
-            observer.close()
-
-    def __enter__(self) -> SessionSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
 
 
 def rows(engine: Engine, database: str, sql: str) -> list[tuple[Any, ...]]:

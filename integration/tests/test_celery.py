@@ -18,9 +18,9 @@ import pytest
 
 from conftest import TEST_DATABASE
 from integration.engines import Engine
+from integration.helpers import SessionSampler
 from integration.taskworkers import STATS_AT_EXIT
 from integration.taskworkers.servers import (
-    SessionSampler,
     Worker,
     app_env,
     check_rows,
