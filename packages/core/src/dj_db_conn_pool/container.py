@@ -109,6 +109,21 @@ def _new_pool(wrapper: PooledDatabaseWrapperMixin, conn_params: dict[str, Any]) 
 
 
 pool_container = PoolContainer()
+
+
+def drain(alias: str | None = None) -> None:
+    """Close this process's idle connections now, and the checked-out ones when returned.
+
+    For one alias, or every one. New checkouts open fresh connections (a new
+    pool). For deploy scripts and signal handlers: after a switch-over, a
+    password change, or to hand server slots back.
+    """
+    if alias is None:
+        pool_container.close_all()
+    else:
+        pool_container.close_alias(alias)
+
+
 os.register_at_fork(after_in_child=pool_container.after_fork_in_child)
 # Say goodbye to the servers at exit, rather than leaving them an unexpected EOF.
 atexit.register(pool_container.close_all)

@@ -40,7 +40,6 @@ class ParkingLot:
         # overflow connection (more than POOL_SIZE out), which is never parked.
         self._overflow_below = entry.overflow_below
         # For fresh_until (see park()), fixed for the pool's life like the above.
-        self._max_age = entry.max_age
         self._unchecked_for = entry.unchecked_for
 
     def __len__(self) -> int:
@@ -62,7 +61,7 @@ class ParkingLot:
         # Until then, its own wrapper takes it back with one comparison: it is
         # younger than RECYCLE and back too soon for a ping or a poll.
         fresh_until = now + self._unchecked_for
-        expires_at = checkout.opened_at + self._max_age
+        expires_at = checkout.expires_at
         checkout.fresh_until = fresh_until if fresh_until < expires_at else expires_at
         self._parked[checkout] = True  # last: from here on, any thread may take it
         if gate is not None and gate.waiters:  # a waiter queued while we parked: serve it

@@ -9,6 +9,7 @@ parked), and comes back through give_back(), the one return path.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 import traceback
@@ -32,7 +33,7 @@ logger = logging.getLogger("dj_db_conn_pool")
 # Keys of the pool's per-connection info dict, which lives as long as the
 # physical connection and is emptied when SQLAlchemy replaces it.
 RETURNED_AT = "dj_db_conn_pool.returned_at"
-OPENED_AT = "dj_db_conn_pool.opened_at"
+EXPIRES_AT = "dj_db_conn_pool.expires_at"  # when RECYCLE, less its jitter, retires it
 INITIALIZED = "dj_db_conn_pool.initialized"  # the owner's set-up has run (Django's)
 SOCKET = "dj_db_conn_pool.socket"  # liveness.socket_identity() at connect
 CLEANED = "dj_db_conn_pool.cleaned"  # give_back() cleaned it: SQLAlchemy's reset need not
@@ -41,6 +42,11 @@ ROLLED_BACK = "dj_db_conn_pool.rolled_back"  # a return needed a rollback (logge
 # Called with (pool name, seconds waited) after every checkout, served or not:
 # the Prometheus collector's histogram (prometheus.py) registers here.
 wait_observers: list[Callable[[str, float], None]] = []
+
+# Each connection's RECYCLE is cut by up to this share, at random, so that
+# connections opened together are not all replaced in the same second.
+RECYCLE_JITTER = 0.1
+_jitter = random.Random()
 
 # Driver connections whose descriptor was closed behind the driver's back: never
 # closed by the pool, whose close would hit whatever socket reuses the number.
@@ -51,6 +57,10 @@ class SocketReplaced(Exception):
     """The connection's descriptor no longer refers to the socket it opened."""
 
 
+class Recycled(sa_exc.DisconnectionError):
+    """Past its RECYCLE: SQLAlchemy replaces it at checkout, as after a failed ping."""
+
+
 class Checkout:
     """A connection lent out: what it came from, since when, and from where."""
 
@@ -58,9 +68,9 @@ class Checkout:
         "__weakref__",
         "dbapi_connection",
         "entry",
+        "expires_at",
         "fairy",
         "fresh_until",
-        "opened_at",
         "parked_at",
         "reported",
         "returned",
@@ -75,7 +85,7 @@ class Checkout:
         self.fairy = fairy
         # Fixed for the whole loan: read once rather than through the fairy each time.
         self.dbapi_connection = fairy.dbapi_connection
-        self.opened_at: float = fairy.info.get(OPENED_AT, time.monotonic())
+        self.expires_at: float = fairy.info.get(EXPIRES_AT, float("inf"))
         self.socket: tuple[int, int] | None = fairy.info.get(SOCKET)
         self.parked_at = self.fresh_until = 0.0
         self.returned = False
@@ -137,8 +147,6 @@ class PoolEntry:
         # While fewer permits than this are free, more than POOL_SIZE are out:
         # the connection a permit goes with is an overflow connection.
         self.overflow_below = config.max_overflow if bounded else 0
-        # RECYCLE as the age past which a parked connection is not lent (-1: none).
-        self.max_age = float("inf") if config.recycle == -1 else config.recycle
         # How long after parking a take-back has nothing for _revive() to do: no
         # ping is due (_ping_if_in_doubt), nor the socket poll or check; never,
         # when the leak clock must restart at every take-back. park() uses it.
@@ -153,7 +161,7 @@ class PoolEntry:
             pool_size=config.pool_size,
             max_overflow=config.max_overflow,
             timeout=config.timeout,
-            recycle=config.recycle,
+            recycle=-1,  # RECYCLE, with its jitter, is ours: _on_checkout and _revive
             use_lifo=config.use_lifo,
             echo=config.echo,
             logging_name=self.name,
@@ -164,8 +172,7 @@ class PoolEntry:
         event.listen(self.pool, "reset", self._on_reset)
         event.listen(self.pool, "checkin", self._on_checkin)
         event.listen(self.pool, "invalidate", self._on_invalidate)
-        if config.pre_ping:
-            event.listen(self.pool, "checkout", self._on_checkout)
+        event.listen(self.pool, "checkout", self._on_checkout)
 
     def __repr__(self) -> str:
         return (
@@ -227,8 +234,11 @@ class PoolEntry:
         return connection
 
     def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
-        record.info[OPENED_AT] = time.monotonic()
         record.info[SOCKET] = liveness.socket_identity(dbapi_connection)
+        recycle = self.config.recycle
+        if recycle != -1:
+            cut = recycle * RECYCLE_JITTER * _jitter.random()
+            record.info[EXPIRES_AT] = time.monotonic() + recycle - cut
 
     def _on_reset(self, dbapi_connection: Any, record: Any, state: Any) -> None:
         # give_back() cleaned it already; otherwise SQLAlchemy is returning the
@@ -242,6 +252,9 @@ class PoolEntry:
         record.info[RETURNED_AT] = time.monotonic()
 
     def _on_invalidate(self, dbapi_connection: Any, record: Any, error: Any) -> None:
+        if isinstance(error, Recycled):  # its time, not a fault
+            logger.info("pool %r: replacing a connection past RECYCLE", self.name)
+            return
         self._count("invalidations")
         cause = f"{type(error).__name__}: {self._redact(str(error))}" if error else "closed"
         logger.warning(
@@ -252,7 +265,12 @@ class PoolEntry:
         returned_at = record.info.get(RETURNED_AT)
         if returned_at is None:  # a brand-new connection
             return
-        error = self._ping_if_in_doubt(dbapi_connection, time.monotonic() - returned_at)
+        now = time.monotonic()
+        if now > record.info.get(EXPIRES_AT, now):
+            raise Recycled("past RECYCLE")
+        if not self.config.pre_ping:
+            return
+        error = self._ping_if_in_doubt(dbapi_connection, now - returned_at)
         if error is not None:
             raise sa_exc.DisconnectionError(f"failed its ping: {error}") from error
 
@@ -390,7 +408,7 @@ class PoolEntry:
 
     def _revive(self, checkout: Checkout, now: float) -> bool:
         """Check a parked connection before it is lent again; return it for real if unfit."""
-        if self.retired or now - checkout.opened_at > self.max_age:
+        if self.retired or now > checkout.expires_at:
             self.give_back(checkout, reusable=True)  # SQLAlchemy recycles it when next lent
             return False
         try:
