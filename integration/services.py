@@ -114,9 +114,9 @@ def start_postgis() -> dict[str, str]:
         subprocess.run(_as_postgres([*initdb, "-E", "UTF8", "--locale=C.UTF-8"]), check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
     # The socket trusts its users; TCP on 127.0.0.1, for pgjdbc (which speaks TCP
-    # only), takes PGSYS_TCP_USER with its password.
+    # only), takes any role with its password (PGSYS_TCP_USER, the credentials tests).
     (data / "pg_hba.conf").write_text(
-        f"local all all trust\nhost all {PGSYS_TCP_USER} 127.0.0.1/32 scram-sha-256\n"
+        "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
     )
     status = _as_postgres([str(bin_path / "pg_ctl"), "-D", str(data), "status"])
     running = subprocess.run(status, stdout=subprocess.DEVNULL).returncode == 0

@@ -43,6 +43,7 @@ def test_defaults_are_the_documented_ones() -> None:
         "LEAK_TIMEOUT": None,
         "STICKY": True,
         "SLOW_CHECKOUT": 1.0,
+        "CREDENTIALS": None,
     }
 
 

@@ -17,7 +17,8 @@ class FakeCheckout:
     def __init__(self, number: int) -> None:
         self.number = number
         self.dbapi_connection = object()
-        self.parked_at = self.fresh_until = self.opened_at = 0.0
+        self.parked_at = self.fresh_until = 0.0
+        self.expires_at = float("inf")
 
 
 def make_lot() -> ParkingLot:

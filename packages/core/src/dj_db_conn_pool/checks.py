@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from . import credentials
 from .options import OPTIONS, problems
 
 TAG = "dj_db_conn_pool"
@@ -78,6 +79,7 @@ def check_alias(alias: str, settings_dict: Mapping[str, Any]) -> list[checks.Che
         *_check_django_pool(alias, settings_dict),
         *_check_conn_max_age(alias, settings_dict),
         *_check_engine(alias, str(settings_dict["ENGINE"])),
+        *_check_credentials(alias, settings_dict.get("POOL_OPTIONS")),
     ]
 
 
@@ -176,3 +178,15 @@ def _check_engine(alias: str, engine: str) -> list[checks.CheckMessage]:
 def register_checks() -> None:
     """Register the checks with Django's registry, under the "dj_db_conn_pool" tag."""
     checks.register(check_databases, TAG)
+
+
+def _check_credentials(alias: str, pool_options: Any) -> list[checks.CheckMessage]:
+    path = pool_options.get("CREDENTIALS") if isinstance(pool_options, Mapping) else None
+    if not isinstance(path, str) or problems({"CREDENTIALS": path}):
+        return []  # absent, or E003 says it is not a dotted path
+    try:
+        credentials.load(alias, path)
+    except ImproperlyConfigured as error:
+        hint = "Name a function (alias) -> dict of DATABASES keys, importable by the server."
+        return [checks.Error(str(error), hint=hint, obj=alias, id="dj_db_conn_pool.E007")]
+    return []

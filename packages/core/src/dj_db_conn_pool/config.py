@@ -30,6 +30,7 @@ class PoolConfig:
     leak_timeout: float | None = None
     sticky: bool = True
     slow_checkout: float | None = 1.0
+    credentials: str | None = None  # read by the Django layer (credentials.py), not here
 
     @property
     def bounded(self) -> bool:

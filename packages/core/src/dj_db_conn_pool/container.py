@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import functools
 import os
 import threading
 import weakref
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from . import fork, leaks, options
+from . import credentials, fork, leaks, options
 from .exceptions import DJANGO_ERRORS
 from .pool import PoolEntry
 
@@ -104,7 +103,7 @@ def _new_pool(wrapper: PooledDatabaseWrapperMixin, conn_params: dict[str, Any]) 
     # physical connections; Django's later in-place edits of the live
     # wrapper's settings (test databases) then route to a new pool instead.
     factory = wrapper.copy()
-    connect = functools.partial(factory.new_raw_connection, dict(conn_params))
+    connect = credentials.connector(factory, conn_params, wrapper.alias)
     return PoolEntry(config, connect, hooks, factory.Database.Error, context=factory)
 
 

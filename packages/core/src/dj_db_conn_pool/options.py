@@ -56,6 +56,11 @@ OPTIONS: dict[str, Option] = {
     "SLOW_CHECKOUT": Option(
         1.0, lambda v: v is None or (_is_number(v) and v >= 0), "None (off) or seconds >= 0"
     ),
+    "CREDENTIALS": Option(
+        None,
+        lambda v: v is None or (isinstance(v, str) and "." in v.strip(".")),
+        "None, or the dotted path of a function (alias) -> dict of DATABASES keys",
+    ),
 }
 
 _defaults: dict[str, Any] = {key: option.default for key, option in OPTIONS.items()}
