@@ -20,6 +20,7 @@ from django.db import IntegrityError, close_old_connections, connections
 
 import dj_db_conn_pool
 from conftest import TEST_DATABASE, alias_settings
+from dj_db_conn_pool import fork
 from dj_db_conn_pool.container import pool_container
 from integration import engines
 from integration.engines import Engine
@@ -70,6 +71,17 @@ def keys_seen_from_outside(engine: Engine) -> list[int]:
         return [int(row[0]) for row in cursor.fetchall()]
     finally:
         observer.close()
+
+
+def tracked_descriptors() -> set[int]:
+    """Return the descriptors of the connections the fork guard would let go of in a child."""
+    found = set()
+    for connection in list(fork._opened):
+        try:
+            found.add(connection.fileno())
+        except Exception:  # closed
+            pass
+    return found
 
 
 def checked_out(engine: Engine) -> int:
@@ -251,6 +263,8 @@ def test_connection_whose_descriptor_was_closed_behind_its_back_is_never_lent(
                 end.setblocking(False)
                 with pytest.raises(BlockingIOError):  # open, and nothing was written to it
                     end.recv(1)
+            # Nor will a forked child point the stranger's descriptor at /dev/null.
+            assert fd not in tracked_descriptors()
     finally:
         if stranger is not None:
             for end in stranger:

@@ -21,6 +21,11 @@ def track(dbapi_connection: Any) -> None:
     _opened.add(dbapi_connection)
 
 
+def forget(dbapi_connection: Any) -> None:
+    """Stop tracking a connection whose descriptor is no longer its own (never touch it)."""
+    _opened.discard(dbapi_connection)
+
+
 def drop_inherited() -> None:
     """Close every tracked connection without touching the parent's sessions."""
     connections = list(_opened)

@@ -527,6 +527,9 @@ class PoolEntry:
         """Let go of a connection without closing it: its descriptor is someone else's now."""
         self._returned(checkout)
         _abandoned.append(checkout.dbapi_connection)
+        # Its descriptor number is someone else's now: a forked child must not
+        # point it at /dev/null either.
+        fork.forget(checkout.dbapi_connection)
         self._count("invalidations")
         logger.warning(
             "pool %r: discarded a connection to %s without closing it: %s",
