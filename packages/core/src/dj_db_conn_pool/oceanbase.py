@@ -56,7 +56,7 @@ class OceanBaseWrapperMixin:
             return parse_version(str(cursor.fetchone()[0]))
 
     @cached_property
-    def display_name(self) -> str:  # type: ignore[override]
+    def display_name(self) -> str:
         return "OceanBase" if self.is_oceanbase else super().display_name  # type: ignore[misc]
 
     def get_database_version(self) -> tuple[int, ...]:

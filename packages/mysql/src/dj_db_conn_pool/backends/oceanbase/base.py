@@ -18,5 +18,6 @@ class DatabaseFeatures(OceanBaseFeaturesMixin, MySQLFeatures):
     pass
 
 
-class DatabaseWrapper(OceanBaseWrapperMixin, PooledMySQLWrapper):
+# display_name: a property here, an attribute in django-stubs.
+class DatabaseWrapper(OceanBaseWrapperMixin, PooledMySQLWrapper):  # type: ignore[override]
     features_class = DatabaseFeatures

@@ -175,7 +175,10 @@ class MySQLOverJDBC(base.DatabaseWrapper):
                 cursor.execute(assignment)
 
 
-class DatabaseWrapper(JDBCDatabaseWrapperMixin, OceanBaseWrapperMixin, MySQLOverJDBC):
+# display_name: a property here, an attribute in django-stubs.
+class DatabaseWrapper(  # type: ignore[override]
+    JDBCDatabaseWrapperMixin, OceanBaseWrapperMixin, MySQLOverJDBC
+):
     jdbc_driver = DRIVER
     jdbc_dialect = dbapi.MYSQL
     django_options = ("isolation_level",)
