@@ -25,6 +25,9 @@ GIS = (
     "gis_tests.test_spatialrefsys",
 )  # fmt: skip
 
+OCEANBASE_STOCK = "integration.django_suite.oceanbase_stock"
+OCEANBASE_CURATED = CURATED
+
 JDBC_DBAPI_LAYERS = ("jaydebeapi", "jpype")
 # Debian's libmariadb-java; DJ_DB_CONN_POOL_JDBC_MARIADB_JAR points elsewhere
 # (as for packages/jdbc/tests).
@@ -37,7 +40,7 @@ class SuiteEngine:
     """One value of the hatch matrix's `engine`: a backend family on one driver."""
 
     name: str
-    family: str  # the kind of server: postgresql, postgis or mysql (servers.py)
+    family: str  # the kind of server: postgresql, postgis, mysql or oceanbase (servers.py)
     driver: str  # the module Django imports for it
     short: str  # in test database names, so engines can share a server
     shadowed_by: str | None = None  # a driver that Django would prefer, if installed
@@ -49,6 +52,7 @@ class SuiteEngine:
     start_method: str = ""
     jdbc_driver: str = ""  # the pooled alias connects through this JDBC driver
     ci_servers: tuple[str, ...] = ()  # the compose services CI uses; (): all of the family
+    shared_stock: bool = False  # one stock run per server start for the family (cli._stock)
 
     def __post_init__(self) -> None:
         if not self.stock:
@@ -103,6 +107,20 @@ ENGINES = {
             "jdbc-oceanbase-mysql", "mysql", "jpype", "jm",
             pooled="dj_db_conn_pool.backends.jdbc.oceanbase.mysql",
             start_method="spawn", jdbc_driver="org.mariadb.jdbc.Driver", ci_servers=("mariadb",),
+        ),
+        # OceanBase's MySQL mode (seekdb). Stock Django refuses it: the baseline is
+        # its MySQL backend with only the version check lifted (oceanbase_stock).
+        # Both spawn their workers (the JVM's need), so that they share one stock run.
+        SuiteEngine(
+            "oceanbase", "oceanbase", "MySQLdb", "ob", stock=OCEANBASE_STOCK,
+            pooled="dj_db_conn_pool.backends.oceanbase", modules=OCEANBASE_CURATED,
+            start_method="spawn", shared_stock=True,
+        ),
+        # The JDBC engine on it, as a user without OceanBase's jar: MariaDB Connector/J.
+        SuiteEngine(
+            "oceanbase-jdbc", "oceanbase", "jpype", "obj", stock=OCEANBASE_STOCK,
+            pooled="dj_db_conn_pool.backends.jdbc.oceanbase.mysql", modules=OCEANBASE_CURATED,
+            start_method="spawn", jdbc_driver="org.mariadb.jdbc.Driver", shared_stock=True,
         ),
     )
 }  # fmt: skip

@@ -24,6 +24,15 @@ from django.utils.functional import cached_property
 # The oldest OceanBase the engines accept: 4.2, the first long-term-support line of
 # OceanBase 4. Verified on 4.3.5.3 (seekdb 1.4.0.0) only; see docs/oceanbase.md.
 MINIMUM_VERSION = (4, 2)
+# The collations Django's own tests use (DatabaseFeatures.test_collations), among
+# the three that OceanBase's MySQL mode has: utf8mb4_general_ci, utf8mb4_bin,
+# binary. None: tests that need it skip.
+TEST_COLLATIONS = {
+    "ci": "utf8mb4_general_ci",
+    "non_default": "utf8mb4_bin",
+    "swedish_ci": None,
+    "virtual": "utf8mb4_bin",
+}
 
 
 def is_oceanbase(server_info: str) -> bool:
@@ -112,3 +121,4 @@ class OceanBaseFeaturesMixin:
     can_return_rows_from_bulk_insert = _OnOceanBase(False)
     supports_explain_analyze = _OnOceanBase(False)
     supported_explain_formats = _OnOceanBase(frozenset({"JSON", "TEXT", "TRADITIONAL"}))
+    test_collations = _OnOceanBase(TEST_COLLATIONS)
