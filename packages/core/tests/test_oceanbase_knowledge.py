@@ -51,3 +51,24 @@ def test_feature_flags_are_oceanbases_only_on_oceanbase() -> None:
     assert on_oceanbase.minimum_database_version == oceanbase.MINIMUM_VERSION
     assert elsewhere.has_select_for_update_of is True
     assert elsewhere.minimum_database_version == (8, 0, 11)
+
+
+class _DjangoSchemaEditor:
+    def skip_default(self, field: str) -> bool:
+        return False
+
+    def _is_limited_data_type(self, field: str) -> bool:
+        return field in ("text", "json")
+
+
+class _SchemaEditor(oceanbase.OceanBaseSchemaEditorMixin, _DjangoSchemaEditor):
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+
+def test_text_and_json_defaults_are_skipped_only_on_oceanbase() -> None:
+    on_oceanbase = _SchemaEditor(_Connection(is_oceanbase=True))
+    elsewhere = _SchemaEditor(_Connection(is_oceanbase=False))
+    assert on_oceanbase.skip_default("json") is True
+    assert on_oceanbase.skip_default("int") is False
+    assert elsewhere.skip_default("json") is False

@@ -74,6 +74,24 @@ class OceanBaseWrapperMixin:
         return super().get_database_version()  # type: ignore[misc,no-any-return]
 
 
+class OceanBaseSchemaEditorMixin:
+    """Put before Django's MySQL DatabaseSchemaEditor: no DEFAULT on BLOB, TEXT, JSON columns.
+
+    OceanBase refuses them even as expressions ("BLOB, TEXT, GEOMETRY or JSON column
+    can't have a default value"), as MySQL before 8.0.13 did; Django 6, which
+    assumes MySQL 8.4, writes them. Skipped, Django sets the value on existing rows
+    with an UPDATE instead (as for MySQL 5.7 in Django 5.2).
+    """
+
+    connection: Any
+
+    def skip_default(self, field: Any) -> bool:
+        limited = self._is_limited_data_type(field)  # type: ignore[attr-defined]
+        if self.connection.is_oceanbase and limited:
+            return True
+        return super().skip_default(field)  # type: ignore[misc,no-any-return]
+
+
 class _OnOceanBase:
     """A feature flag: `value` on OceanBase, Django's own on other servers."""
 

@@ -40,7 +40,11 @@ except ImproperlyConfigured as error:
 # After Django's MySQL backend, which imports django.db.models first.
 from django.db.backends.base.operations import BaseDatabaseOperations
 
-from dj_db_conn_pool.oceanbase import OceanBaseFeaturesMixin, OceanBaseWrapperMixin
+from dj_db_conn_pool.oceanbase import (
+    OceanBaseFeaturesMixin,
+    OceanBaseSchemaEditorMixin,
+    OceanBaseWrapperMixin,
+)
 
 from ... import config, dbapi, jvm
 from ...mixin import JDBCDatabaseWrapperMixin
@@ -139,7 +143,7 @@ class DatabaseOperations(MySQLOperations):
         return sql % tuple(quote(value) for value in params)
 
 
-class DatabaseSchemaEditor(MySQLSchemaEditor):
+class DatabaseSchemaEditor(OceanBaseSchemaEditorMixin, MySQLSchemaEditor):
     def quote_value(self, value: Any) -> str:
         # Django's asks mysqlclient's connection to escape; a JDBC one cannot.
         return quote(value)
