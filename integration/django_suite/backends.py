@@ -26,7 +26,14 @@ GIS = (
 )  # fmt: skip
 
 OCEANBASE_STOCK = "integration.django_suite.oceanbase_stock"
-OCEANBASE_CURATED = CURATED
+# On OceanBase, CURATED without three modules: migrations and db_functions, the
+# slowest there (OceanBase's DDL takes ~10x MariaDB's) and the least about
+# connections, keep CI under its limit; model_fields cannot set up on Django 6,
+# with either backend (a JSONField with db_default: OceanBase refuses any DEFAULT
+# on a JSON column). `make django-suite ENGINE=oceanbase MODULES=...` runs them.
+OCEANBASE_CURATED = tuple(
+    module for module in CURATED if module not in ("migrations", "db_functions", "model_fields")
+)
 
 JDBC_DBAPI_LAYERS = ("jaydebeapi", "jpype")
 # Debian's libmariadb-java; DJ_DB_CONN_POOL_JDBC_MARIADB_JAR points elsewhere
