@@ -125,6 +125,8 @@ class OceanBaseFeaturesMixin:
     can_introspect_check_constraints = _OnOceanBase(True)
     # CREATE INDEX i ON t ((a + 1)); DEFAULT (expression) on non-TEXT columns.
     supports_expression_indexes = _OnOceanBase(True)
+    # CREATE INDEX i ON t (a DESC) is taken, but the index is ascending (SHOW INDEX).
+    supports_index_column_ordering = _OnOceanBase(False)
     supports_expression_defaults = _OnOceanBase(True)
     # INTERSECT and EXCEPT; UPDATE t SET a = (SELECT MAX(a) FROM t).
     supports_select_intersection = _OnOceanBase(True)
