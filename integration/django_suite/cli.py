@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
+import json
 import platform
 import subprocess
 import time
@@ -89,6 +91,39 @@ def _execute(notes: list[str], **kwargs: Any) -> runs.Run:
     raise SystemExit("the server restarted during two runs in a row: giving up")
 
 
+def _stock(notes: list[str], **kwargs: Any) -> runs.Run:
+    """Run the stock backend, or reuse its run for another engine on the same server start.
+
+    Engines with shared_stock (the OceanBase ones) compare with one stock ENGINE:
+    its run is kept per Django version, server and labels, and reused while the
+    server has not restarted since (each `make services` runs it afresh).
+    """
+    engine, server = kwargs["engine"], kwargs["server"]
+    if not engine.shared_stock:
+        return _execute(notes, **kwargs)
+    key = {
+        "stock": engine.stock, "django": kwargs["version"], "server": server.connection(),
+        "labels": kwargs["labels"], "parallel": kwargs["parallel"],
+        "start_method": engine.start_method,
+        "server_started": round(prepare.started_at(server, engine.driver) / 60),
+    }  # fmt: skip
+    del kwargs["version"]
+    saved = sdist.SUITE_CACHE / "runs" / "shared-stock" / f"{engine.stock}-{kwargs['version_tag']}"
+    del kwargs["version_tag"]
+    kept = saved / "run.json"
+    if kept.exists():
+        data = json.loads(kept.read_text(encoding="utf-8"))
+        if data.pop("key") == json.loads(json.dumps(key)):
+            notes.append(f"The stock run is shared with the other {engine.family} engines: "
+                         f"this one reused it (log: {data['log']}).")  # fmt: skip
+            return runs.Run(**{**data, "log": Path(data["log"])})
+    run = _execute(notes, **{**kwargs, "work": saved / "stock"})
+    if not run.crashed():
+        data = {**dataclasses.asdict(run), "log": str(run.log), "key": key}
+        kept.write_text(json.dumps(data), encoding="utf-8")
+    return run
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     started = time.monotonic()
@@ -124,8 +159,13 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, runs.Run] = {}
     for variant in ("stock", "pooled"):
         print(f"[{name}] {variant}: {len(labels) or 'all'} modules ...", flush=True)
-        run = _execute(notes, work=work / variant, variant=variant, labels=labels,
-                       tag=f"{engine.short}{series}_{variant}", **common)  # fmt: skip
+        if variant == "stock":
+            run = _stock(notes, work=work / variant, variant=variant, labels=labels,
+                         tag=f"{engine.short}{series}_{variant}", version=version,
+                         version_tag=f"django{version}", **common)  # fmt: skip
+        else:
+            run = _execute(notes, work=work / variant, variant=variant, labels=labels,
+                           tag=f"{engine.short}{series}_{variant}", **common)  # fmt: skip
         print(f"[{name}] {variant}: {run.counts()} in {run.seconds:.0f} s "
               f"(log: {run.log})", flush=True)  # fmt: skip
         results[variant] = run

@@ -90,7 +90,10 @@ def _mysql_connect(server: Server) -> Any:
 def _mysql(server: Server) -> Prepared:
     connection = _mysql_connect(server)
     try:
-        return Prepared(str(_scalar(connection, "SELECT VERSION()")))
+        version = str(_scalar(connection, "SELECT VERSION()"))
+        if server.family == "oceanbase":
+            version += f", OceanBase {_scalar(connection, 'SELECT ob_version()')}"
+        return Prepared(version)
     finally:
         connection.close()
 

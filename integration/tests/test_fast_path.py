@@ -46,7 +46,7 @@ def calls(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
 
 def driver_autocommit(engine: Engine) -> bool:
     connection = connections[engine.alias].connection
-    if engine.module == "mysql":
+    if engine.family == "mysql":
         return bool(connection.get_autocommit())
     return bool(connection.autocommit)
 

@@ -90,7 +90,7 @@ def test_server_restart_under_load(
 
 
 def test_idle_timeout_on_the_server_is_survived(engine: Engine) -> None:
-    if engine.module == "mysql":
+    if engine.family == "mysql":
         options = {"init_command": "SET SESSION wait_timeout = 1"}
     else:
         options = {"options": "-c idle_session_timeout=500"}
@@ -211,7 +211,7 @@ def test_thread_that_ends_without_closing_gives_the_connection_back(engine: Engi
 def _session_probe(engine: Engine, role: str | None = None) -> list[Any]:
     """Change session state in every way a request might, and return what it reads back."""
     with connections[engine.alias].cursor() as cursor:
-        if engine.module == "mysql":
+        if engine.family == "mysql":
             cursor.execute("SELECT @probe, @@SESSION.sql_mode, @@SESSION.tx_isolation")
             seen = list(cursor.fetchone())
         else:
@@ -224,7 +224,7 @@ def _session_probe(engine: Engine, role: str | None = None) -> list[Any]:
         cursor.execute("SELECT COUNT(*) FROM probe_temp")
         seen.append(cursor.fetchone()[0])
         cursor.execute("INSERT INTO probe_temp VALUES (1)")
-        if engine.module == "mysql":
+        if engine.family == "mysql":
             cursor.execute("SET @probe = 'left over'")
             cursor.execute("SET SESSION sql_mode = 'ANSI'")
             cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE")
@@ -242,7 +242,7 @@ def test_reset_on_return_session_wipes_session_state(
 ) -> None:
     pool_options.update(RESET_ON_RETURN="session")
     role = None
-    if engine.module != "mysql":
+    if engine.family != "mysql":
         role = "probe_role"
         with connections[engine.alias].cursor() as cursor:
             cursor.execute(f"DROP ROLE IF EXISTS {role}")
@@ -304,7 +304,7 @@ connections["default"].ensure_connection()  # still checked out at exit
 
 
 def test_exit_closes_pools_without_warnings_or_hang(engine: Engine) -> None:
-    name = "MYSQL" if engine.module == "mysql" else "POSTGRESQL"
+    name = "MYSQL" if engine.family == "mysql" else "POSTGRESQL"
     script = SHUTDOWN_SCRIPT.format(name=name, database=TEST_DATABASE)
     result = subprocess.run(
         [sys.executable, "-X", "dev", "-W", "error", "-c", script],
@@ -315,7 +315,7 @@ def test_exit_closes_pools_without_warnings_or_hang(engine: Engine) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     session = int(result.stdout.split()[0])
-    if engine.module != "mysql":  # the server saw a proper goodbye, not a dropped socket
+    if engine.family != "mysql":  # the server saw a proper goodbye, not a dropped socket
         with open(f"{engine.env('PGDATA')}/log", encoding="utf-8", errors="replace") as file:
             log = file.read()
         assert f"[{session}] LOG:  could not receive data" not in log

@@ -50,7 +50,7 @@ def server_limit(engine: Engine) -> int:
     observer = engine.raw_connect()
     try:
         cursor = observer.cursor()
-        if engine.module == "mysql":
+        if engine.family == "mysql":
             cursor.execute("SELECT @@GLOBAL.max_connections")
             return int(cursor.fetchone()[0])
         cursor.execute(
@@ -127,7 +127,7 @@ def limited_user(engine: Engine) -> Iterator[dict[str, str]]:
     name, password = f"djpool_capacity_{os.getpid()}", "capacity-test-only"
     observer = engine.raw_connect()
     cursor = observer.cursor()
-    if engine.module == "mysql":
+    if engine.family == "mysql":
         account = f"'{name}'@'%'"
         cursor.execute(f"DROP USER IF EXISTS {account}")
         cursor.execute(
@@ -146,7 +146,7 @@ def limited_user(engine: Engine) -> Iterator[dict[str, str]]:
         from dj_db_conn_pool.container import pool_container
 
         pool_container.close_alias(engine.alias)  # its sessions, before the user goes
-        if engine.module == "mysql":
+        if engine.family == "mysql":
             cursor.execute(f"DROP USER {account}")
         else:
             cursor.execute(f"ALTER DATABASE {TEST_DATABASE} CONNECTION LIMIT -1")
@@ -159,7 +159,7 @@ def test_capacity_check_counts_the_users_own_limit(
 ) -> None:
     pool_options.update(POOL_SIZE=1, MAX_OVERFLOW=1)
     output = dbpool("--database", engine.alias, "--check-capacity", "--workers", "2")
-    source = "max_user_connections 4" if engine.module == "mysql" else "rolconnlimit 4"
+    source = "max_user_connections 4" if engine.family == "mysql" else "rolconnlimit 4"
     assert f"4 allowed ({source})" in output
     assert "does NOT fit" not in output
     with pytest.raises(CommandError) as error:
@@ -168,7 +168,7 @@ def test_capacity_check_counts_the_users_own_limit(
     failed = [line for line in lines if line.endswith("does NOT fit")]
     server_line = next(i for i, line in enumerate(lines) if "max_connections" in line)
     assert lines[server_line + 1].endswith(": fits")  # the server has room, the user has not
-    if engine.module == "mysql":
+    if engine.family == "mysql":
         assert len(failed) == 1
     else:  # and the database's CONNECTION LIMIT 5
         assert "5 allowed (datconnlimit 5)" in str(error.value)

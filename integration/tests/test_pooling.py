@@ -172,7 +172,7 @@ def test_each_database_name_gets_its_own_pool(engine: Engine) -> None:
         connections[engine.alias].close()
         with connections[engine.alias].cursor() as cursor:
             cursor.execute(
-                "SELECT DATABASE()" if engine.module == "mysql" else "SELECT current_database()"
+                "SELECT DATABASE()" if engine.family == "mysql" else "SELECT current_database()"
             )
             assert cursor.fetchone()[0] == other
         connections[engine.alias].close()
@@ -206,7 +206,7 @@ def test_killed_session_is_replaced_on_next_checkout(engine: Engine) -> None:
     # The replacement went through Django's session set-up again.
     setting, expected = (
         ("@@SESSION.tx_isolation", "READ-COMMITTED")
-        if engine.module == "mysql"
+        if engine.family == "mysql"
         else ("current_setting('TimeZone')", "UTC")
     )
     with connections[engine.alias].cursor() as cursor:

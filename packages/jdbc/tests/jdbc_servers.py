@@ -5,7 +5,9 @@ MariaDB Connector/J; PostgreSQL over TCP through pgjdbc from
 DJ_DB_CONN_POOL_JDBC_PG_HOST/_PORT/_USER (Debian's cluster, listening on
 127.0.0.1). Both jars are Debian's (libmariadb-java, libpostgresql-jdbc-java);
 DJ_DB_CONN_POOL_JDBC_MARIADB_JAR and _PG_JAR point elsewhere. Under CI=true a
-missing one of these fails the test. Oracle and OceanBase cannot run here: their
+missing one of these fails the test, as does a missing seekdb (OceanBase's MySQL
+mode, DJ_DB_CONN_POOL_OCEANBASE_*, also from `make services`), reached through
+MariaDB Connector/J. Oracle and OceanBase's own jar cannot run here: their
 tests skip unless DJ_DB_CONN_POOL_ORACLE_DSN (+ _USER, _PASSWORD) and
 DJ_DB_CONN_POOL_ORACLE_JDBC_JAR, or DJ_DB_CONN_POOL_OCEANBASE_<MODE>_HOST (+ _PORT,
 _USER, _PASSWORD, _NAME) and DJ_DB_CONN_POOL_OCEANBASE_JAR are set.
@@ -63,6 +65,21 @@ def mariadb_settings(database: str, **options: Any) -> dict[str, Any]:
         "USER": os.environ["DJ_DB_CONN_POOL_MYSQL_USER"],
         "PASSWORD": os.environ["DJ_DB_CONN_POOL_MYSQL_PASSWORD"],
         "OPTIONS": {"JDBC_DRIVER": "org.mariadb.jdbc.Driver", "JDBC_CLASSPATH": [jar], **options},
+    }
+
+
+def seekdb_settings(database: str, **options: Any) -> dict[str, Any]:
+    """An alias on `make services`' seekdb (OceanBase's MySQL mode), as a user without
+    OceanBase's jar would set it: no JDBC_DRIVER, MariaDB Connector/J on the classpath."""
+    if "DJ_DB_CONN_POOL_OCEANBASE_HOST" not in os.environ:
+        unavailable("DJ_DB_CONN_POOL_OCEANBASE_HOST is not set: run `make services`")
+    jar = require_jar(MARIADB_JAR, "libmariadb-java")
+    return {
+        "ENGINE": "dj_db_conn_pool.backends.jdbc.oceanbase.mysql",
+        "NAME": database,
+        **{key: os.environ[f"DJ_DB_CONN_POOL_OCEANBASE_{key}"] for key in ("HOST", "PORT", "USER")},
+        "PASSWORD": os.environ["DJ_DB_CONN_POOL_OCEANBASE_PASSWORD"],
+        "OPTIONS": {"JDBC_CLASSPATH": [jar], **options},
     }
 
 

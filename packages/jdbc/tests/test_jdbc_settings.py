@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from jdbc_servers import MARIADB_JAR, unavailable
+from jdbc_servers import MARIADB_JAR, require_jar, unavailable
 
 from dj_db_conn_pool.backends.jdbc import config, convert, dbapi, jvm, placeholders
 from dj_db_conn_pool.backends.jdbc.mixin import JDBCDatabaseWrapperMixin
@@ -244,3 +244,41 @@ def test_python_values_cross_to_java_and_back() -> None:
     assert back[2].utcoffset() == datetime.timedelta(hours=-3)
     with pytest.raises(TypeError, match="no interval type"):
         convert.to_java(datetime.timedelta(1))
+
+
+def _oceanbase_mysql_driver(monkeypatch: pytest.MonkeyPatch, **options: Any) -> str:
+    """Return the driver class jdbc.oceanbase.mysql picks for these OPTIONS."""
+    from dj_db_conn_pool.backends.jdbc.oceanbase.mysql.base import DatabaseWrapper
+
+    monkeypatch.delenv("CLASSPATH", raising=False)
+    settings = {"ENGINE": "x", "NAME": "t", "HOST": "ob", "PORT": "2881", "OPTIONS": options}
+    return DatabaseWrapper(settings, "ob").jdbc_settings().driver
+
+
+def test_oceanbase_mysql_takes_oceanbases_driver_when_its_jar_is_on_the_classpath(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    jar = tmp_path / "oceanbase-client.jar"
+    with zipfile.ZipFile(jar, "w") as archive:
+        archive.writestr("com/oceanbase/jdbc/Driver.class", b"")
+    classpath = [MARIADB_JAR, str(jar)]
+    driver = _oceanbase_mysql_driver(monkeypatch, JDBC_CLASSPATH=classpath)
+    assert driver == "com.oceanbase.jdbc.Driver"
+
+
+def test_oceanbase_mysql_falls_back_to_mariadb_connector_j(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    jar = require_jar(MARIADB_JAR, "libmariadb-java")
+    driver = _oceanbase_mysql_driver(monkeypatch, JDBC_CLASSPATH=jar)
+    assert driver == "org.mariadb.jdbc.Driver"
+
+
+def test_oceanbase_mysql_jdbc_driver_setting_wins_over_the_classpath(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    options = {"JDBC_CLASSPATH": MARIADB_JAR, "JDBC_DRIVER": "com.mysql.cj.jdbc.Driver"}
+    driver = _oceanbase_mysql_driver(monkeypatch, **options)
+    assert driver == "com.mysql.cj.jdbc.Driver"

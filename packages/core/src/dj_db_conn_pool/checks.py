@@ -34,6 +34,10 @@ INSTALL = {
         "django-db-connection-pool-mysql",
         "pip install 'django-db-connection-pool[mysql]' (mysqlclient)",
     ),
+    "dj_db_conn_pool.backends.oceanbase": (
+        "django-db-connection-pool-mysql",
+        "pip install 'django-db-connection-pool[mysql]' (mysqlclient; OceanBase's MySQL mode)",
+    ),
     "dj_db_conn_pool.backends.oracle": (
         "django-db-connection-pool-oracle",
         "pip install 'django-db-connection-pool[oracle]' (python-oracledb)",

@@ -12,10 +12,12 @@ parent that forks them (gunicorn --preload, Celery prefork).
 
 from __future__ import annotations
 
+import functools
 import glob
 import logging
 import os
 import threading
+import zipfile
 from collections.abc import Sequence
 
 import jpype
@@ -37,6 +39,25 @@ def _expand(entry: str) -> list[str]:
 def _environment_classpath() -> list[str]:
     value = os.environ.get("CLASSPATH", "")
     return [jar for entry in value.split(os.pathsep) if entry for jar in _expand(entry)]
+
+
+def find_class(candidates: Sequence[str], jars: Sequence[str]) -> str | None:
+    """Return the first class of `candidates` in these jars or CLASSPATH's, without a JVM."""
+    paths = [path for jar in jars for path in _expand(jar)] + _environment_classpath()
+    for name in candidates:
+        if any(_jar_has(path, name) for path in paths):
+            return name
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _jar_has(path: str, class_name: str) -> bool:
+    entry = class_name.replace(".", "/") + ".class"
+    try:
+        with zipfile.ZipFile(path) as jar:
+            return entry in jar.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False  # ensure_started() says what is wrong with the path
 
 
 def searched() -> str:

@@ -1,10 +1,13 @@
 """OceanBase's MySQL mode over JDBC, on Django's MySQL backend: ENGINE
 'dj_db_conn_pool.backends.jdbc.oceanbase.mysql'.
 
-The driver is OceanBase's (com.oceanbase.jdbc.Driver) unless OPTIONS['JDBC_DRIVER']
-names another MySQL-protocol driver: MariaDB Connector/J (org.mariadb.jdbc.Driver)
-reaches MariaDB and MySQL the same way. Django's MySQL backend imports mysqlclient
-at import time, so it must be installed, though JDBC carries the connections.
+The driver is OPTIONS['JDBC_DRIVER'] when set; otherwise OceanBase's
+(com.oceanbase.jdbc.Driver) when its jar is on the classpath (OPTIONS['JDBC_CLASSPATH']
+or CLASSPATH), else MariaDB Connector/J (org.mariadb.jdbc.Driver), which speaks
+OceanBase's MySQL mode as well as MariaDB and MySQL. On OceanBase, what OceanBase
+supports and its version check come from dj_db_conn_pool.oceanbase, shared with the
+native engine. Django's MySQL backend imports mysqlclient at import time, so it must
+be installed, though JDBC carries the connections.
 """
 
 from __future__ import annotations
@@ -37,9 +40,17 @@ except ImproperlyConfigured as error:
 # After Django's MySQL backend, which imports django.db.models first.
 from django.db.backends.base.operations import BaseDatabaseOperations
 
-from ... import dbapi
+from dj_db_conn_pool.oceanbase import (
+    OceanBaseFeaturesMixin,
+    OceanBaseSchemaEditorMixin,
+    OceanBaseWrapperMixin,
+)
+
+from ... import config, dbapi, jvm
 from ...mixin import JDBCDatabaseWrapperMixin
 from ..base import DRIVER
+
+MARIADB_DRIVER = "org.mariadb.jdbc.Driver"
 
 
 def quote(value: Any) -> str:
@@ -83,7 +94,7 @@ class CursorWrapper(base.CursorWrapper):
             raise
 
 
-class DatabaseFeatures(MySQLFeatures):
+class DatabaseFeatures(OceanBaseFeaturesMixin, MySQLFeatures):
     # JDBC cursors return lists; mysqlclient's (); an instance attribute to django-stubs.
     empty_fetchmany_value: list[Any] = []  # noqa: RUF012
     # DatabaseSchemaEditor.execute() inlines the parameters (as PostgreSQL's does).
@@ -132,7 +143,7 @@ class DatabaseOperations(MySQLOperations):
         return sql % tuple(quote(value) for value in params)
 
 
-class DatabaseSchemaEditor(MySQLSchemaEditor):
+class DatabaseSchemaEditor(OceanBaseSchemaEditorMixin, MySQLSchemaEditor):
     def quote_value(self, value: Any) -> str:
         # Django's asks mysqlclient's connection to escape; a JDBC one cannot.
         return quote(value)
@@ -168,10 +179,23 @@ class MySQLOverJDBC(base.DatabaseWrapper):
                 cursor.execute(assignment)
 
 
-class DatabaseWrapper(JDBCDatabaseWrapperMixin, MySQLOverJDBC):
+# display_name: a property here, an attribute in django-stubs.
+class DatabaseWrapper(  # type: ignore[override]
+    JDBCDatabaseWrapperMixin, OceanBaseWrapperMixin, MySQLOverJDBC
+):
     jdbc_driver = DRIVER
     jdbc_dialect = dbapi.MYSQL
     django_options = ("isolation_level",)
+
+    def jdbc_settings(self) -> config.JDBCSettings:
+        # Without JDBC_DRIVER: OceanBase's driver if its jar is there, else MariaDB's.
+        options = self.settings_dict.get("OPTIONS") or {}
+        classpath = options.get("JDBC_CLASSPATH") or ()
+        jars = [classpath] if isinstance(classpath, str) else list(classpath)
+        jars = [jar for jar in jars if isinstance(jar, str)]  # read() says what is wrong
+        found = jvm.find_class((DRIVER, MARIADB_DRIVER), jars)
+        default = found or self.jdbc_driver
+        return config.read(self.settings_dict, self.alias, default, self.django_options)
 
     def get_connection_params(self) -> dict[str, Any]:
         # Django's checks OPTIONS['isolation_level'] and keeps it for init_connection_state().
