@@ -99,17 +99,16 @@ def _stock(notes: list[str], **kwargs: Any) -> runs.Run:
     server has not restarted since (each `make services` runs it afresh).
     """
     engine, server = kwargs["engine"], kwargs["server"]
+    version, version_tag = kwargs.pop("version"), kwargs.pop("version_tag")
     if not engine.shared_stock:
         return _execute(notes, **kwargs)
     key = {
-        "stock": engine.stock, "django": kwargs["version"], "server": server.connection(),
+        "stock": engine.stock, "django": version, "server": server.connection(),
         "labels": kwargs["labels"], "parallel": kwargs["parallel"],
         "start_method": engine.start_method,
         "server_started": round(prepare.started_at(server, engine.driver) / 60),
     }  # fmt: skip
-    del kwargs["version"]
-    saved = sdist.SUITE_CACHE / "runs" / "shared-stock" / f"{engine.stock}-{kwargs['version_tag']}"
-    del kwargs["version_tag"]
+    saved = sdist.SUITE_CACHE / "runs" / "shared-stock" / f"{engine.stock}-{version_tag}"
     kept = saved / "run.json"
     if kept.exists():
         data = json.loads(kept.read_text(encoding="utf-8"))
