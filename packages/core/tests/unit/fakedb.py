@@ -16,7 +16,6 @@ from typing import Any
 
 from dj_db_conn_pool.hooks import DriverHooks
 
-
 GOODBYE = b"X"
 
 
@@ -43,6 +42,8 @@ class Connection:
     def fileno(self) -> int:
         if self.sockets is None:
             raise AttributeError("no socket")  # as JDBC: nothing to poll
+        if self.closed:
+            raise Error("connection already closed")  # as psycopg's and mysqlclient's
         return self.sockets[0].fileno()
 
     def _server(self, what: str) -> None:
@@ -87,7 +88,10 @@ class Connection:
         """End the session from the server's side: the socket turns readable, queries fail."""
         self.killed = True
         if self.sockets is not None:
-            self.sockets[1].send(b"E")
+            try:
+                self.sockets[1].send(b"E")
+            except OSError:  # the client's end is gone already
+                pass
 
 
 class Cursor:

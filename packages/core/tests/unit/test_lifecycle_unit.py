@@ -8,9 +8,9 @@ import threading
 import time
 
 import pytest
-from conftest import MakePool
 from fakedb import GOODBYE, FakeDriver
 
+from conftest import MakePool
 from dj_db_conn_pool import fork, leaks, thread_exit
 
 
@@ -86,7 +86,7 @@ def test_forked_child_closes_inherited_connections_without_a_word_to_the_server(
 def test_leak_is_reported_once_with_where_it_was_checked_out(
     make_pool: MakePool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    entry, driver = make_pool(leak_timeout=0.01)
+    entry, _driver = make_pool(leak_timeout=0.01)
     checkout = entry.checkout()
     assert leaks.check([entry]) == 0
     time.sleep(0.02)
@@ -101,7 +101,7 @@ def test_leak_is_reported_once_with_where_it_was_checked_out(
 def test_parked_connection_is_no_leak_and_its_clock_restarts_when_taken_back(
     make_pool: MakePool,
 ) -> None:
-    entry, driver = make_pool(leak_timeout=0.01)
+    entry, _driver = make_pool(leak_timeout=0.01)
     checkout = entry.checkout()
     entry.give_back(checkout, reusable=True, park=True)
     time.sleep(0.02)
@@ -112,7 +112,7 @@ def test_parked_connection_is_no_leak_and_its_clock_restarts_when_taken_back(
 
 
 def test_pool_without_leak_timeout_reports_nothing(make_pool: MakePool) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     checkout = entry.checkout()
     time.sleep(0.01)
     assert leaks.check([entry]) == 0

@@ -8,8 +8,8 @@ import socket
 import time
 
 import pytest
-from conftest import MakePool
 
+from conftest import MakePool
 from dj_db_conn_pool import liveness
 from dj_db_conn_pool.errors import PoolError, PoolTimeout, TooManyRequests
 from dj_db_conn_pool.figures import COUNTERS, STATE
@@ -19,7 +19,7 @@ PAST_BYPASS = liveness.POLL_BYPASS * 5
 
 
 def test_returned_connection_is_lent_again_without_reconnecting(make_pool: MakePool) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     first = entry.checkout()
     entry.give_back(first, reusable=True)
     second = entry.checkout()
@@ -48,7 +48,7 @@ def test_checkout_past_the_bound_raises_pool_timeout_after_timeout(make_pool: Ma
     entry, driver = make_pool(pool_size=1, max_overflow=0, timeout=0.05)
     held = entry.checkout()  # noqa: F841 (collected, it would give its permit back)
     started = time.monotonic()
-    with pytest.raises(PoolTimeout, match="TIMEOUT=0.05s"):
+    with pytest.raises(PoolTimeout, match=r"TIMEOUT=0\.05s"):
         entry.checkout()
     assert time.monotonic() - started >= 0.05
     assert entry.counters["timeouts"] == 1
@@ -56,7 +56,7 @@ def test_checkout_past_the_bound_raises_pool_timeout_after_timeout(make_pool: Ma
 
 
 def test_checkout_past_max_waiting_is_refused_at_once(make_pool: MakePool) -> None:
-    entry, driver = make_pool(pool_size=1, max_overflow=0, timeout=5, max_waiting=0)
+    entry, _driver = make_pool(pool_size=1, max_overflow=0, timeout=5, max_waiting=0)
     held = entry.checkout()  # noqa: F841
     started = time.monotonic()
     with pytest.raises(TooManyRequests, match="MAX_WAITING=0"):
@@ -80,7 +80,7 @@ def test_failed_connect_is_a_pool_error_without_the_secret_and_frees_its_permit(
 
 
 def test_returned_connection_with_a_transaction_open_is_rolled_back(make_pool: MakePool) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     checkout = entry.checkout()
     checkout.dbapi_connection.execute("BEGIN")
     entry.give_back(checkout, reusable=True)
@@ -92,7 +92,7 @@ def test_returned_connection_with_a_transaction_open_is_rolled_back(make_pool: M
 def test_returned_connection_without_a_transaction_is_not_rolled_back(
     make_pool: MakePool,
 ) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     checkout = entry.checkout()
     checkout.dbapi_connection.execute("SELECT 1")  # autocommit: no transaction
     entry.give_back(checkout, reusable=True)
@@ -104,7 +104,7 @@ def test_returned_connection_without_a_transaction_is_not_rolled_back(
 def test_autocommit_changed_behind_the_pool_is_restored_on_return(
     make_pool: MakePool, configured: bool
 ) -> None:
-    entry, driver = make_pool(autocommit=configured)
+    entry, _driver = make_pool(autocommit=configured)
     checkout = entry.checkout()
     checkout.dbapi_connection.autocommit = not configured
     entry.give_back(checkout, reusable=True)
@@ -112,7 +112,7 @@ def test_autocommit_changed_behind_the_pool_is_restored_on_return(
 
 
 def test_unusable_connection_is_closed_on_return_and_counted(make_pool: MakePool) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     checkout = entry.checkout()
     entry.give_back(checkout, reusable=False)
     assert checkout.dbapi_connection.closed
@@ -121,7 +121,7 @@ def test_unusable_connection_is_closed_on_return_and_counted(make_pool: MakePool
 
 
 def test_connection_whose_cleaning_fails_is_discarded(make_pool: MakePool) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     checkout = entry.checkout()
     checkout.dbapi_connection.execute("BEGIN")
     checkout.dbapi_connection.killed = True  # the rollback fails
@@ -133,7 +133,7 @@ def test_connection_whose_cleaning_fails_is_discarded(make_pool: MakePool) -> No
 def test_idle_connection_killed_by_the_server_is_replaced_at_checkout(
     make_pool: MakePool,
 ) -> None:
-    entry, driver = make_pool()  # PING_INTERVAL 30s: only the socket poll says "ping"
+    entry, _driver = make_pool()  # PING_INTERVAL 30s: only the socket poll says "ping"
     first = entry.checkout()
     entry.give_back(first, reusable=True)
     first.dbapi_connection.kill()
@@ -145,7 +145,7 @@ def test_idle_connection_killed_by_the_server_is_replaced_at_checkout(
 
 
 def test_quiet_idle_connection_is_lent_without_a_ping(make_pool: MakePool) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     first = entry.checkout()
     entry.give_back(first, reusable=True)
     time.sleep(PAST_BYPASS)
@@ -154,7 +154,7 @@ def test_quiet_idle_connection_is_lent_without_a_ping(make_pool: MakePool) -> No
 
 
 def test_connection_idle_past_ping_interval_is_pinged(make_pool: MakePool) -> None:
-    entry, driver = make_pool(ping_interval=0.01)
+    entry, _driver = make_pool(ping_interval=0.01)
     first = entry.checkout()
     entry.give_back(first, reusable=True)
     time.sleep(0.02)
@@ -163,7 +163,7 @@ def test_connection_idle_past_ping_interval_is_pinged(make_pool: MakePool) -> No
 
 
 def test_connection_without_a_socket_is_pinged_at_every_checkout(make_pool: MakePool) -> None:
-    entry, driver = make_pool(sockets=False)
+    entry, _driver = make_pool(sockets=False)
     first = entry.checkout()
     entry.give_back(first, reusable=True)
     time.sleep(PAST_BYPASS)
@@ -172,7 +172,7 @@ def test_connection_without_a_socket_is_pinged_at_every_checkout(make_pool: Make
 
 
 def test_no_ping_without_pre_ping(make_pool: MakePool) -> None:
-    entry, driver = make_pool(pre_ping=False, sockets=False, ping_interval=0)
+    entry, _driver = make_pool(pre_ping=False, sockets=False, ping_interval=0)
     first = entry.checkout()
     entry.give_back(first, reusable=True)
     time.sleep(PAST_BYPASS)
@@ -183,7 +183,7 @@ def test_no_ping_without_pre_ping(make_pool: MakePool) -> None:
 def test_connection_past_recycle_is_replaced_without_counting_an_invalidation(
     make_pool: MakePool,
 ) -> None:
-    entry, driver = make_pool(recycle=0.01)
+    entry, _driver = make_pool(recycle=0.01)
     first = entry.checkout()
     entry.give_back(first, reusable=True)
     time.sleep(0.02)
@@ -194,7 +194,7 @@ def test_connection_past_recycle_is_replaced_without_counting_an_invalidation(
 
 
 def test_parked_connection_is_idle_and_taken_back_by_its_holder(make_pool: MakePool) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     checkout = entry.checkout()
     assert entry.give_back(checkout, reusable=True, park=True)
     assert entry.state()["checked_out"] == 0 and entry.state()["idle"] == 1
@@ -206,7 +206,7 @@ def test_parked_connection_is_idle_and_taken_back_by_its_holder(make_pool: MakeP
 
 
 def test_parked_connection_is_not_parked_when_sticky_is_off(make_pool: MakePool) -> None:
-    entry, driver = make_pool(sticky=False)
+    entry, _driver = make_pool(sticky=False)
     checkout = entry.checkout()
     assert not entry.give_back(checkout, reusable=True, park=True)
     assert not entry.reclaim(checkout)
@@ -227,7 +227,7 @@ def test_parked_connection_is_taken_over_rather_than_opening_an_overflow_one(
 def test_within_pool_size_a_connection_is_opened_rather_than_taking_over(
     make_pool: MakePool,
 ) -> None:
-    entry, driver = make_pool(pool_size=2, max_overflow=0)
+    entry, _driver = make_pool(pool_size=2, max_overflow=0)
     mine = entry.checkout()
     entry.give_back(mine, reusable=True, park=True)
     other = entry.checkout()
@@ -236,7 +236,7 @@ def test_within_pool_size_a_connection_is_opened_rather_than_taking_over(
 
 
 def test_parked_connection_killed_by_the_server_is_not_taken_back(make_pool: MakePool) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     checkout = entry.checkout()
     entry.give_back(checkout, reusable=True, park=True)
     checkout.dbapi_connection.kill()
@@ -247,7 +247,7 @@ def test_parked_connection_killed_by_the_server_is_not_taken_back(make_pool: Mak
 
 
 def test_parked_connection_past_recycle_is_not_taken_back(make_pool: MakePool) -> None:
-    entry, driver = make_pool(recycle=0.01)
+    entry, _driver = make_pool(recycle=0.01)
     checkout = entry.checkout()
     entry.give_back(checkout, reusable=True, park=True)
     time.sleep(0.02)
@@ -258,7 +258,7 @@ def test_parked_connection_past_recycle_is_not_taken_back(make_pool: MakePool) -
 def test_retire_closes_idle_and_parked_connections_and_lent_ones_on_return(
     make_pool: MakePool,
 ) -> None:
-    entry, driver = make_pool(pool_size=3, max_overflow=0)
+    entry, _driver = make_pool(pool_size=3, max_overflow=0)
     idle, parked, lent = entry.checkout(), entry.checkout(), entry.checkout()
     entry.give_back(idle, reusable=True)
     entry.give_back(parked, reusable=True, park=True)
@@ -273,7 +273,7 @@ def test_retire_closes_idle_and_parked_connections_and_lent_ones_on_return(
 def test_connection_whose_socket_was_replaced_is_abandoned_never_closed(
     make_pool: MakePool,
 ) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     checkout = entry.checkout()
     connection = checkout.dbapi_connection
     connection.execute("BEGIN")
@@ -294,7 +294,7 @@ def test_connection_whose_socket_was_replaced_is_abandoned_never_closed(
 
 
 def test_parked_connection_whose_socket_was_replaced_is_abandoned(make_pool: MakePool) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     checkout = entry.checkout()
     entry.give_back(checkout, reusable=True, park=True)
     stranger, peer = socket.socketpair()
@@ -309,7 +309,7 @@ def test_parked_connection_whose_socket_was_replaced_is_abandoned(make_pool: Mak
 
 
 def test_checkout_collected_without_a_return_gives_back_its_permit(make_pool: MakePool) -> None:
-    entry, driver = make_pool(pool_size=1, max_overflow=0, timeout=0.05)
+    entry, _driver = make_pool(pool_size=1, max_overflow=0, timeout=0.05)
     checkout = entry.checkout()
     connection = checkout.dbapi_connection
     connection.execute("BEGIN")
@@ -321,13 +321,13 @@ def test_checkout_collected_without_a_return_gives_back_its_permit(make_pool: Ma
 
 
 def test_figures_are_the_declared_keys(make_pool: MakePool) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     assert set(entry.state()) == {figure.key for figure in STATE}
     assert set(entry.counters) == {figure.key for figure in COUNTERS}
 
 
 def test_take_backs_count_as_checkouts(make_pool: MakePool) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     checkout = entry.checkout()
     for _ in range(3):
         entry.give_back(checkout, reusable=True, park=True)
@@ -344,7 +344,7 @@ def test_take_backs_count_as_checkouts(make_pool: MakePool) -> None:
 )
 @pytest.mark.parametrize("way", ["unusable", "socket replaced"])
 def test_open_figure_counts_only_connections_really_open(make_pool: MakePool, way: str) -> None:
-    entry, driver = make_pool()
+    entry, _driver = make_pool()
     checkout = entry.checkout()
     if way == "unusable":
         entry.give_back(checkout, reusable=False)
@@ -356,3 +356,21 @@ def test_open_figure_counts_only_connections_really_open(make_pool: MakePool, wa
         peer.close()
     assert entry.state()["open"] == 0
     assert entry.state()["idle"] == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="no return path asks hooks.broken(): a connection the driver closed, given back "
+    "reusable (pool_thread_ended() does) or collected, is queued, and lent again unpinged "
+    "within POLL_BYPASS (without a socket) ",
+)
+@pytest.mark.parametrize("way", ["given back reusable", "holder collected"])
+def test_connection_the_driver_closed_is_not_lent_again(make_pool: MakePool, way: str) -> None:
+    entry, _driver = make_pool(sockets=False, pool_size=1, max_overflow=0)
+    checkout = entry.checkout()
+    checkout.dbapi_connection.close()
+    if way == "given back reusable":
+        entry.give_back(checkout, reusable=True)
+    else:
+        del checkout
+    assert not entry.checkout().dbapi_connection.closed
