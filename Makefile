@@ -45,8 +45,9 @@ services-stop: tools  ## Stop the PostgreSQL and OceanBase servers that `make se
 	$(HATCH) run services:stop
 
 .PHONY: test-unit
-test-unit: tools  ## The pool's unit tier: a fake driver, no server, seconds (packages/core/tests/unit)
-	$(HATCH) run test.py3.11-5.2:pytest packages/core/tests/unit -q
+# --confcutdir keeps the repository's conftest.py (Django settings, servers) out.
+test-unit: tools  ## The pool's unit tier: a fake driver, no server, no Django settings, seconds
+	$(HATCH) run test.py3.11-5.2:pytest --confcutdir=packages/core/tests/unit packages/core/tests/unit
 
 .PHONY: test
 test: test-unit services  ## The unit tier first, then every suite on Django 5.2 and 6.x, against real servers
