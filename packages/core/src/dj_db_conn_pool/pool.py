@@ -129,12 +129,15 @@ class PoolEntry:
         self.name = config.name
         self.hooks = hooks
         self.context = context
-        self._open = connect
+        self._open_connection = connect
         self._driver_error = driver_error
         self.retired = False
         self._counters = dict.fromkeys((figure.key for figure in COUNTERS), 0)
         self.wait_total = self.wait_max = 0.0
-        self._lock = threading.Lock()  # counters and the lent set; never held across I/O
+        # Counters, the open count and the lent set; never held across I/O. Reentrant:
+        # SQLAlchemy may close a collected connection (our close event) at any moment.
+        self._lock = threading.RLock()
+        self._open = 0  # connections opened and not yet closed or abandoned
         # Checkouts lent and not yet returned for real (parked ones included).
         self._lent: weakref.WeakSet[Checkout] = weakref.WeakSet()
         self._orphans: list[int] = []  # take-backs of collected checkouts, to add up
@@ -172,6 +175,8 @@ class PoolEntry:
         event.listen(self.pool, "reset", self._on_reset)
         event.listen(self.pool, "checkin", self._on_checkin)
         event.listen(self.pool, "invalidate", self._on_invalidate)
+        event.listen(self.pool, "close", self._on_close)
+        event.listen(self.pool, "close_detached", self._on_close)
         event.listen(self.pool, "checkout", self._on_checkout)
 
     def __repr__(self) -> str:
@@ -183,13 +188,17 @@ class PoolEntry:
 
     def state(self) -> dict[str, int]:
         """Return the connections now: open, checked out, idle, overflow in use, waiting."""
-        pool = self.pool
-        parked = len(self.parking)  # idle, though SQLAlchemy counts them checked out
+        # SQLAlchemy's own figures count the empty slot a discarded connection
+        # leaves in its queue: the pool counts the connections it opened and closed.
+        open_now = self._open
+        checked_out = self.pool.checkedout() - len(self.parking)  # parked ones are idle
         return {
-            "open": pool.size() + pool.overflow(),
-            "checked_out": pool.checkedout() - parked,
-            "idle": pool.checkedin() + parked,
-            "overflow_in_use": max(pool.overflow(), 0),
+            "open": open_now,
+            "checked_out": checked_out,
+            "idle": open_now - checked_out,
+            "overflow_in_use": max(open_now - self.config.pool_size, 0)
+            if self.config.pool_size
+            else 0,
             "waiting": self.waiting,
         }
 
@@ -227,9 +236,11 @@ class PoolEntry:
     # SQLAlchemy's pool calls these.
 
     def _connect(self) -> Any:
-        connection = self._open()
+        connection = self._open_connection()
         fork.track(connection)
-        self._count("connections_opened")
+        with self._lock:
+            self._counters["connections_opened"] += 1
+            self._open += 1
         logger.info("pool %r: opened a new connection to %s", self.name, self.config.where)
         return connection
 
@@ -246,7 +257,13 @@ class PoolEntry:
         # discard the connection.
         if record is None or state.terminate_only or record.info.pop(CLEANED, False):
             return
+        if self.hooks.broken(dbapi_connection):
+            raise sa_exc.DisconnectionError("the driver closed it")
         self.clean(dbapi_connection, record.info)
+
+    def _on_close(self, dbapi_connection: Any, record: Any = None) -> None:
+        with self._lock:
+            self._open -= 1
 
     def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
         record.info[RETURNED_AT] = time.monotonic()
@@ -443,6 +460,9 @@ class PoolEntry:
         is parked (STICKY) or goes back to SQLAlchemy's queue.
         """
         connection = checkout.dbapi_connection
+        if self.hooks.broken(connection):  # the driver closed it: nothing to clean or check
+            self._checkin(checkout, reusable=False)
+            return False
         try:
             if reusable:
                 try:
@@ -526,6 +546,8 @@ class PoolEntry:
     def _abandon(self, checkout: Checkout, error: Exception) -> None:
         """Let go of a connection without closing it: its descriptor is someone else's now."""
         self._returned(checkout)
+        with self._lock:
+            self._open -= 1  # out of the count, though never closed
         _abandoned.append(checkout.dbapi_connection)
         # Its descriptor number is someone else's now: a forked child must not
         # point it at /dev/null either.

@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from fakedb import FakeDriver, FakeHooks
 
 from dj_db_conn_pool.config import PoolConfig
 from dj_db_conn_pool.pool import PoolEntry
+
+from .fakedb import FakeDriver, FakeHooks
 
 MakePool = Callable[..., tuple[PoolEntry, FakeDriver]]
 

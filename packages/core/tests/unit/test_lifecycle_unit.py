@@ -8,10 +8,11 @@ import threading
 import time
 
 import pytest
-from fakedb import GOODBYE, FakeDriver
 
-from conftest import MakePool
 from dj_db_conn_pool import fork, leaks, thread_exit
+
+from .conftest import MakePool
+from .fakedb import GOODBYE, FakeDriver
 
 
 class Holder:

@@ -18,7 +18,6 @@ import os
 import socket
 
 import pytest
-from fakedb import Connection, FakeDriver, FakeHooks
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -27,6 +26,8 @@ from dj_db_conn_pool import liveness, parking, pool
 from dj_db_conn_pool.config import PoolConfig
 from dj_db_conn_pool.errors import PoolError, TooManyRequests
 from dj_db_conn_pool.pool import Checkout, PoolEntry
+
+from .fakedb import Connection, FakeDriver, FakeHooks
 
 HOLDERS = 3
 PING_INTERVAL = 10.0
@@ -163,19 +164,14 @@ class PoolStates(RuleBasedStateMachine):
         if parked is not None and self.entry.parking.claim(parked):
             self.entry.give_back(parked, reusable=True)
         checkout, self.held[who] = self.held[who], None
-        if checkout is not None:
-            # pool_thread_ended() says reusable=True even for a closed connection:
-            # the strict xfail test_connection_the_driver_closed_is_not_lent_again.
-            reusable = not FakeHooks.broken(checkout.dbapi_connection)
-            self.entry.give_back(checkout, reusable)
+        if checkout is not None:  # reusable, even if the driver closed it: the pool tells
+            self.entry.give_back(checkout, reusable=True)
 
     @rule(who=holder)
     def holder_collected(self, who: int) -> None:
         """Drop a held connection without returning it: the finalizers give it back."""
         checkout = self.held[who]
-        # A closed one would be queued and lent again at once: the strict xfail
-        # test_connection_the_driver_closed_is_not_lent_again pins that bug.
-        if checkout is None or checkout.dbapi_connection.closed:
+        if checkout is None:
             return
         del checkout
         self.held[who] = None

@@ -9,10 +9,11 @@ import time
 
 import pytest
 
-from conftest import MakePool
 from dj_db_conn_pool import liveness
 from dj_db_conn_pool.errors import PoolError, PoolTimeout, TooManyRequests
 from dj_db_conn_pool.figures import COUNTERS, STATE
+
+from .conftest import MakePool
 
 # Long enough for a returned connection to be past the socket poll's bypass.
 PAST_BYPASS = liveness.POLL_BYPASS * 5
@@ -337,11 +338,6 @@ def test_take_backs_count_as_checkouts(make_pool: MakePool) -> None:
     assert entry.counters["checkouts"] == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="state() counts SQLAlchemy's records, and a discarded connection's record stays "
-    "in the queue, empty: 'open' and 'idle' include slots with no connection",
-)
 @pytest.mark.parametrize("way", ["unusable", "socket replaced"])
 def test_open_figure_counts_only_connections_really_open(make_pool: MakePool, way: str) -> None:
     entry, _driver = make_pool()
@@ -358,12 +354,6 @@ def test_open_figure_counts_only_connections_really_open(make_pool: MakePool, wa
     assert entry.state()["idle"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no return path asks hooks.broken(): a connection the driver closed, given back "
-    "reusable (pool_thread_ended() does) or collected, is queued, and lent again unpinged "
-    "within POLL_BYPASS (without a socket) ",
-)
 @pytest.mark.parametrize("way", ["given back reusable", "holder collected"])
 def test_connection_the_driver_closed_is_not_lent_again(make_pool: MakePool, way: str) -> None:
     entry, _driver = make_pool(sockets=False, pool_size=1, max_overflow=0)
