@@ -271,17 +271,23 @@ def test_overflow_connections_are_returned_for_real_not_parked(
     both = threading.Barrier(2)
     returned = threading.Barrier(3)
     looked = threading.Event()
+    first_back = threading.Event()
 
-    def one_thread() -> None:
+    def one_thread(number: int) -> None:
         close_old_connections()
         with connections[engine.alias].cursor() as cursor:
             cursor.execute("SELECT 1")
             both.wait(10)  # the two connections are out at the same moment
+        # One after the other: two returns at the same instant both see more than
+        # POOL_SIZE out, and neither parks (the pool errs on the safe side).
+        if number:
+            first_back.wait(10)
         close_old_connections()
+        first_back.set()
         returned.wait(10)
         looked.wait(10)  # alive until looked at: a thread that ends gives its connection back
 
-    threads = [threading.Thread(target=one_thread) for _ in range(2)]
+    threads = [threading.Thread(target=one_thread, args=(n,)) for n in range(2)]
     for thread in threads:
         thread.start()
     returned.wait(10)
