@@ -103,6 +103,23 @@ def test_conn_max_age_is_said_to_be_ignored(max_age: int | None) -> None:
     assert "is ignored" in message.msg and "RECYCLE" in message.hint
 
 
+def test_min_size_above_pool_size_is_an_error() -> None:
+    (message,) = check_alias("main", pooled(POOL_OPTIONS={"POOL_SIZE": 2, "MIN_SIZE": 3}))
+    assert message.id == "dj_db_conn_pool.E003"
+    assert "['MIN_SIZE'] = 3" in message.msg and "at most POOL_SIZE" in message.hint
+
+
+@pytest.mark.parametrize(("idle_timeout", "warned"), [(900, True), (60, False), (None, False)])
+def test_idle_timeout_not_below_recycle_is_said_to_do_nothing(
+    idle_timeout: int | None, warned: bool
+) -> None:
+    messages = check_alias("main", pooled(POOL_OPTIONS={"IDLE_TIMEOUT": idle_timeout}))
+    assert ids(messages) == (["dj_db_conn_pool.W002"] if warned else [])
+    if warned:
+        assert "['IDLE_TIMEOUT'] = 900 has no effect" in messages[0].msg
+        assert "RECYCLE = 900" in messages[0].msg
+
+
 def test_djangos_own_pool_is_an_error() -> None:
     (message,) = check_alias("main", pooled(OPTIONS={"pool": {"min_size": 2}}))
     assert message.id == "dj_db_conn_pool.E004"

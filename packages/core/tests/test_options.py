@@ -44,6 +44,8 @@ def test_defaults_are_the_documented_ones() -> None:
         "STICKY": True,
         "SLOW_CHECKOUT": 1.0,
         "CREDENTIALS": None,
+        "MIN_SIZE": 0,
+        "IDLE_TIMEOUT": None,
     }
 
 
@@ -76,6 +78,9 @@ def test_unknown_key_names_the_alias_and_the_valid_keys() -> None:
         ("MAX_WAITING", -1, "None (no limit) or an integer >= 0"),
         ("RESET_ON_RETURN", "discard", "'rollback' or 'session'"),
         ("LEAK_TIMEOUT", 0, "None (off) or seconds > 0"),
+        ("MIN_SIZE", -1, "an integer >= 0, at most POOL_SIZE"),
+        ("MIN_SIZE", 11, "an integer >= 0, at most POOL_SIZE"),  # POOL_SIZE is 10
+        ("IDLE_TIMEOUT", 0, "None (off) or seconds > 0"),
     ],
 )
 def test_bad_value_names_key_value_and_valid_values(key: str, value: object, expected: str) -> None:
@@ -108,3 +113,18 @@ def test_setup_refuses_unknown_arguments_and_bad_values() -> None:
     with pytest.raises(ImproperlyConfigured, match="'max_overflow' = -5"):
         dj_db_conn_pool.setup(max_overflow=-5)
     assert options.current_defaults()["MAX_OVERFLOW"] == 10  # nothing half-applied
+
+
+def test_min_size_may_reach_pool_size_or_any_size_without_a_limit() -> None:
+    assert options.resolve({"POOL_SIZE": 4, "MIN_SIZE": 4}, "default")["MIN_SIZE"] == 4
+    assert options.resolve({"POOL_SIZE": 0, "MIN_SIZE": 40}, "default")["MIN_SIZE"] == 40
+    with pytest.raises(ImproperlyConfigured, match=r"\['MIN_SIZE'\] = 5 is not valid"):
+        options.resolve({"POOL_SIZE": 4, "MIN_SIZE": 5}, "default")
+
+
+def test_setup_checks_min_size_against_the_pool_size_given_with_it() -> None:
+    dj_db_conn_pool.setup(pool_size=20, min_size=15)
+    assert options.current_defaults()["MIN_SIZE"] == 15
+    with pytest.raises(ImproperlyConfigured, match="'min_size' = 15 is not valid"):
+        dj_db_conn_pool.setup(pool_size=10)  # below the MIN_SIZE set before
+    assert options.current_defaults()["POOL_SIZE"] == 20

@@ -13,7 +13,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from . import credentials
-from .options import OPTIONS, problems
+from .options import OPTIONS, current_defaults, problems
 
 TAG = "dj_db_conn_pool"
 ENGINE_PREFIX = "dj_db_conn_pool."
@@ -84,6 +84,7 @@ def check_alias(alias: str, settings_dict: Mapping[str, Any]) -> list[checks.Che
         *_check_conn_max_age(alias, settings_dict),
         *_check_engine(alias, str(settings_dict["ENGINE"])),
         *_check_credentials(alias, settings_dict.get("POOL_OPTIONS")),
+        *_check_idle_timeout(alias, settings_dict.get("POOL_OPTIONS")),
     ]
 
 
@@ -194,3 +195,21 @@ def _check_credentials(alias: str, pool_options: Any) -> list[checks.CheckMessag
         hint = "Name a function (alias) -> dict of DATABASES keys, importable by the server."
         return [checks.Error(str(error), hint=hint, obj=alias, id="dj_db_conn_pool.E007")]
     return []
+
+
+def _check_idle_timeout(alias: str, pool_options: Any) -> list[checks.CheckMessage]:
+    if problems(pool_options):
+        return []  # E003 says what is wrong
+    resolved = {**current_defaults(), **(pool_options or {})}
+    idle_timeout, recycle = resolved["IDLE_TIMEOUT"], resolved["RECYCLE"]
+    if idle_timeout is None or recycle == -1 or idle_timeout < recycle:
+        return []
+    return [
+        checks.Warning(
+            f"DATABASES[{alias!r}]['POOL_OPTIONS']['IDLE_TIMEOUT'] = {idle_timeout!r} has no "
+            f"effect: RECYCLE = {recycle!r} replaces every connection sooner.",
+            hint="Set IDLE_TIMEOUT below RECYCLE, or leave it out.",
+            obj=alias,
+            id="dj_db_conn_pool.W002",
+        )
+    ]

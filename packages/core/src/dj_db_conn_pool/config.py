@@ -31,6 +31,8 @@ class PoolConfig:
     sticky: bool = True
     slow_checkout: float | None = 1.0
     credentials: str | None = None  # read by the Django layer (credentials.py), not here
+    min_size: int = 0  # kept open ahead of need by maintenance.py
+    idle_timeout: float | None = None  # idle connections above min_size closed after this
 
     @property
     def bounded(self) -> bool:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from . import credentials, fork, leaks, options
+from . import credentials, fork, leaks, maintenance, options
 from .exceptions import DJANGO_ERRORS
 from .pool import PoolEntry
 
@@ -51,6 +51,8 @@ class PoolContainer:
                     entry = self._pools[key] = _new_pool(wrapper, conn_params)
             if entry.config.leak_timeout:
                 leaks.watch(self.entries)
+            if entry.config.min_size or entry.config.idle_timeout is not None:
+                maintenance.watch(entry)
         return entry
 
     def close_alias(self, alias: str) -> None:

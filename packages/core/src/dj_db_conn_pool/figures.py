@@ -43,6 +43,11 @@ COUNTERS = (
         "rollbacks_on_return",
         "Returns that rolled back a transaction that may have been open.",
     ),
+    Figure(
+        "idle_closed",
+        "idle_closed",
+        "Connections closed after IDLE_TIMEOUT idle, above MIN_SIZE.",
+    ),
 )
 # The configured sizes, which stats() reports beside the figures above.
 SIZES = (

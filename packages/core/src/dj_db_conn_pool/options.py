@@ -61,6 +61,14 @@ OPTIONS: dict[str, Option] = {
         lambda v: v is None or (isinstance(v, str) and "." in v.strip(".")),
         "None, or the dotted path of a function (alias) -> dict of DATABASES keys",
     ),
+    "MIN_SIZE": Option(
+        0,
+        lambda v: _is_int(v) and v >= 0,
+        "an integer >= 0, at most POOL_SIZE (0: open connections only when needed)",
+    ),
+    "IDLE_TIMEOUT": Option(
+        None, lambda v: v is None or (_is_number(v) and v > 0), "None (off) or seconds > 0"
+    ),
 }
 
 _defaults: dict[str, Any] = {key: option.default for key, option in OPTIONS.items()}
@@ -99,6 +107,11 @@ def problems(pool_options: Any) -> list[Problem]:
             found.append(Problem("unknown key", key, value))
         elif not option.accepts(value):
             found.append(Problem("invalid value", key, value))
+    if not found:
+        # MIN_SIZE against POOL_SIZE, either from the defaults (POOL_SIZE 0: no limit).
+        merged = {**_defaults, **pool_options}
+        if 0 < merged["POOL_SIZE"] < merged["MIN_SIZE"]:
+            found.append(Problem("invalid value", "MIN_SIZE", merged["MIN_SIZE"]))
     return found
 
 
@@ -123,11 +136,14 @@ def setup(**defaults: Any) -> None:
             raise ImproperlyConfigured(
                 f"{where}: unknown argument {name!r}. Valid arguments: {valid}."
             )
-        if problems({name.upper(): value}):
-            raise ImproperlyConfigured(
-                f"{where}: {name!r} = {value!r} is not valid: "
-                f"expected {OPTIONS[name.upper()].valid}."
-            )
+    # All at once: setup(pool_size=20, min_size=15) is valid where min_size=15 alone is not.
+    found = problems({name.upper(): value for name, value in defaults.items()})
+    if found:
+        problem = found[0]
+        raise ImproperlyConfigured(
+            f"{where}: {problem.key.lower()!r} = {problem.value!r} is not valid: "
+            f"expected {OPTIONS[problem.key].valid}."
+        )
     _defaults.update({name.upper(): value for name, value in defaults.items()})
 
 

@@ -79,6 +79,10 @@ class ParkingLot:
         except KeyError:
             return None
 
+    def parked_before(self, moment: float) -> list[Checkout]:
+        """Return the connections parked before `moment` (IDLE_TIMEOUT's; claim() one to take it)."""
+        return [checkout for checkout in self._parked.copy() if checkout.parked_at < moment]
+
     def hand_to_waiter(self) -> None:
         """Return a parked connection for real, so that its permit goes to a waiter."""
         checkout = self.take_any()

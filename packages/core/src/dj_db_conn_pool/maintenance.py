@@ -1,0 +1,232 @@
+"""MIN_SIZE and IDLE_TIMEOUT: one background thread per process keeps pools warm and lean.
+
+A pool with MIN_SIZE > 0 or an IDLE_TIMEOUT is watched from its creation (the
+first checkout of its settings, container.py) by this process's maintenance
+thread, which every TICK seconds at most, for each watched pool:
+
+1. returns parked (STICKY) connections idle longer than IDLE_TIMEOUT to the
+   queue, keeping their idle clock;
+2. looks at each idle connection in SQLAlchemy's queue, taken out with a gate
+   permit so that the bound holds: an empty slot (a discarded connection's),
+   a connection the driver closed, one past RECYCLE, or one whose socket shows
+   news and fails a ping is dropped; one idle longer than IDLE_TIMEOUT is
+   closed while more than MIN_SIZE are open; the rest go back;
+3. opens connections into the queue, as idle ones, until MIN_SIZE are open.
+
+So requests never pay for this: the checkout and return paths are unchanged,
+and what a request would have found stale or missing is found and replaced
+here first. One thread for all pools: a process may have many (aliases, test
+databases), and the work is a few microseconds per idle connection plus the
+connects; a pool whose server is down delays the others' refill by its
+connect timeout, which requests can bear (they open their own, as without
+MIN_SIZE).
+
+SQLAlchemy's QueuePool has no public call to open a connection into its queue
+or to drop one chosen slot: this module uses the internals its own _do_get()
+and dispose() use (_pool, _inc_overflow, _dec_overflow, _create_connection,
+_do_return_conn), here only. tests/unit/test_maintenance_unit.py pins them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+import weakref
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+
+from .pool import EXPIRES_AT, RETURNED_AT, SOCKET, PoolEntry, Recycled
+
+logger = logging.getLogger("dj_db_conn_pool")
+
+# The longest the thread sleeps between passes: how soon a lost connection is
+# replaced. A pool's IDLE_TIMEOUT / 2 makes it shorter.
+TICK = 1.0
+
+_watched: weakref.WeakSet[PoolEntry] = weakref.WeakSet()
+_lock = threading.Lock()
+_wake = threading.Event()
+_thread: threading.Thread | None = None
+_stopping = False
+
+
+def watch(entry: PoolEntry) -> None:
+    """Have this process's maintenance thread look after the pool (started here, once)."""
+    global _thread
+    with _lock:
+        _watched.add(entry)
+        if _thread is None or not _thread.is_alive():
+            if _thread is None:  # the first in this process: stop before the pools close
+                atexit.register(_stop)  # (atexit runs the last registered first)
+            _thread = threading.Thread(target=_run, name="dj_db_conn_pool maintenance", daemon=True)
+            _thread.start()
+    _wake.set()  # warm the new pool now, not at the next tick
+
+
+def tend(entry: PoolEntry, now: float | None = None) -> None:
+    """Make one maintenance pass over a pool (what the thread does every tick)."""
+    if entry.retired:
+        return
+    now = time.monotonic() if now is None else now
+    if entry.config.idle_timeout is not None:
+        _unpark_idle(entry, now - entry.config.idle_timeout)
+    _sweep_queue(entry, now)
+    _fill(entry)
+
+
+def _interval() -> float:
+    timeouts = [e.config.idle_timeout for e in list(_watched) if e.config.idle_timeout]
+    return min([TICK, *(timeout / 2 for timeout in timeouts)])
+
+
+def _run() -> None:
+    while not _stopping:
+        _wake.wait(_interval())
+        _wake.clear()
+        for entry in list(_watched):
+            if _stopping:
+                return
+            if entry.retired:
+                _watched.discard(entry)
+                continue
+            try:
+                tend(entry)
+            except Exception:  # one pool's trouble must not stop the others' upkeep
+                logger.exception("pool %r: maintenance failed", entry.name)
+
+
+def _unpark_idle(entry: PoolEntry, parked_before: float) -> None:
+    """Return connections parked before `parked_before` to the queue, as idle since then."""
+    for checkout in entry.parking.parked_before(parked_before):
+        if not entry.parking.claim(checkout):  # its thread took it back meanwhile
+            continue
+        info = checkout.fairy.info  # the record's: read before the fairy lets go of it
+        entry.give_back(checkout, reusable=True)
+        # Back in the queue, stamped now: idle since it was parked. A checkout
+        # between the two lines finds it fresh, which only spares it a ping.
+        info[RETURNED_AT] = min(info.get(RETURNED_AT, checkout.parked_at), checkout.parked_at)
+
+
+def _sweep_queue(entry: PoolEntry, now: float) -> None:
+    """Look at each idle connection in the queue, longest idle first; drop what is unfit."""
+    queue: Any = entry.pool._pool
+    with queue.mutex:
+        idle = list(queue.queue)
+    idle.sort(key=lambda record: record.info.get(RETURNED_AT, now))
+    for record in idle:
+        if not _take_permit(entry):
+            return  # requests wait or hold every permit: nothing idle to look after
+        try:
+            with queue.mutex:  # out of the queue, as a checkout would take it
+                try:
+                    queue.queue.remove(record)
+                except ValueError:  # lent meanwhile
+                    continue
+            if _keep(entry, record, now):
+                entry.pool._do_return_conn(record)
+            else:
+                entry.pool._dec_overflow()  # its slot goes: no request opens into it
+        finally:
+            _release_permit(entry)
+
+
+def _keep(entry: PoolEntry, record: Any, now: float) -> bool:
+    """Return whether an idle connection goes back to the queue; close it if not."""
+    connection = record.dbapi_connection
+    if connection is None:  # the empty slot of a discarded connection
+        return False
+    info = record.info
+    if entry.hooks.broken(connection):
+        record.invalidate(sa_exc.DisconnectionError("the driver closed it"))
+        return False
+    if now > info.get(EXPIRES_AT, now):
+        record.invalidate(Recycled("past RECYCLE"))
+        return False
+    idle_timeout = entry.config.idle_timeout
+    idle = now - info.get(RETURNED_AT, now)
+    if (
+        idle_timeout is not None
+        and idle > idle_timeout
+        and entry.state()["open"] > entry.config.min_size
+    ):
+        logger.info(
+            "pool %r: closing a connection idle for %.1fs (IDLE_TIMEOUT=%ss)",
+            entry.name,
+            idle,
+            idle_timeout,
+        )
+        record.close()
+        entry._count("idle_closed")
+        return False
+    # The socket poll costs a microsecond; a ping only when it shows news (the
+    # server closed the session, or sent an error), as a checkout would.
+    if info.get(SOCKET) is not None and entry.hooks.may_be_dead(connection):
+        try:
+            entry.hooks.ping(connection)
+            if entry.hooks.transaction_open(connection):
+                entry.hooks.rollback(connection)
+        except Exception as error:
+            record.invalidate(sa_exc.DisconnectionError(f"failed its ping: {error}"))
+            return False
+    return True
+
+
+def _fill(entry: PoolEntry) -> None:
+    """Open connections into the queue, as idle ones, until MIN_SIZE are open."""
+    pool: Any = entry.pool
+    while not entry.retired and entry.state()["open"] < entry.config.min_size:
+        if not _take_permit(entry):
+            return
+        try:
+            if not pool._inc_overflow():  # every slot taken
+                return
+            try:
+                record = pool._create_connection()  # our _connect: counted, tracked, logged
+            except Exception as error:
+                pool._dec_overflow()
+                logger.warning(
+                    "pool %r: could not open a connection ahead of need (MIN_SIZE=%s): %s",
+                    entry.name,
+                    entry.config.min_size,
+                    entry._redact(f"{type(error).__name__}: {error}").strip(),
+                )
+                return
+            # Idle from now: its first checkout checks it like any idle connection.
+            record.info[RETURNED_AT] = time.monotonic()
+            pool._do_return_conn(record)
+            if entry.retired:  # retired while it opened: dispose() may have run before
+                pool.dispose()
+        finally:
+            _release_permit(entry)
+
+
+def _take_permit(entry: PoolEntry) -> bool:
+    return entry.gate is None or entry.gate.try_acquire()
+
+
+def _release_permit(entry: PoolEntry) -> None:
+    if entry.gate is not None:
+        entry.gate.release()
+
+
+def _stop() -> None:
+    global _stopping
+    _stopping = True
+    _wake.set()
+
+
+def _forget_in_child() -> None:
+    # The parent's thread does not exist here, and its pools are the parent's:
+    # the child's own pools start a thread of their own.
+    global _thread, _watched, _lock, _wake
+    _thread = None
+    _watched = weakref.WeakSet()
+    _lock = threading.Lock()
+    _wake = threading.Event()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
