@@ -106,6 +106,23 @@ class Engine:
             f"WHERE datname = '{database}' AND backend_type = 'client backend'"
         )
 
+    def session_ids(self, database: str) -> set[int]:
+        """Return the server's ids of the client sessions connected to a database."""
+        if self.family == "mysql":
+            sql = f"SELECT id FROM information_schema.processlist WHERE db = '{database}'"
+        else:
+            sql = (
+                "SELECT pid FROM pg_stat_activity "
+                f"WHERE datname = '{database}' AND backend_type = 'client backend'"
+            )
+        observer = self.raw_connect()
+        try:
+            cursor = observer.cursor()
+            cursor.execute(sql)
+            return {int(row[0]) for row in cursor.fetchall()}
+        finally:
+            observer.close()
+
     def count_sessions(self, database: str) -> int:
         observer = self.raw_connect()
         try:

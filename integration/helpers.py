@@ -120,7 +120,8 @@ def fan_out(threads: int, work: Callable[[int], object]) -> list[BaseException]:
 class SessionSampler:
     """Sample a database's server sessions (and, given an alias, its pool's open count).
 
-    Keeps the peaks. A failed sample (the server restarting) counts as 0 and the
+    Keeps the peaks, and every sample as (seconds since start, sessions) in
+    `series`. A failed sample (the server restarting) counts as 0 and the
     next one connects again. Use it as a context manager.
     """
 
@@ -132,6 +133,7 @@ class SessionSampler:
         self.alias = alias
         self.interval = interval
         self.peak_sessions = self.peak_open = self.samples = 0
+        self.series: list[tuple[float, int]] = []
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -160,12 +162,15 @@ class SessionSampler:
     def _run(self) -> None:
         sql = self.engine.sessions_sql(self.database)
         observer = None
+        started = time.monotonic()
         while not self._done.is_set():
             try:
                 observer = observer or self.engine.raw_connect()
                 cursor = observer.cursor()
                 cursor.execute(sql)
-                self.peak_sessions = max(self.peak_sessions, int(cursor.fetchone()[0]))
+                sessions = int(cursor.fetchone()[0])
+                self.peak_sessions = max(self.peak_sessions, sessions)
+                self.series.append((time.monotonic() - started, sessions))
                 self.samples += 1
             except Exception:  # the server is restarting: connect again next time
                 observer = None

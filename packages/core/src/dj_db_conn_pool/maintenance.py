@@ -4,8 +4,9 @@ A pool with MIN_SIZE > 0 or an IDLE_TIMEOUT is watched from its creation (the
 first checkout of its settings, container.py) by this process's maintenance
 thread, which every TICK seconds at most, for each watched pool:
 
-1. returns parked (STICKY) connections idle longer than IDLE_TIMEOUT to the
-   queue, keeping their idle clock;
+1. returns to the queue parked (STICKY) connections idle longer than
+   IDLE_TIMEOUT (keeping their idle clock), past RECYCLE, or whose socket
+   shows news (after the checks their own thread would make: dead ones go);
 2. looks at each idle connection in SQLAlchemy's queue, taken out with a gate
    permit so that the bound holds: an empty slot (a discarded connection's),
    a connection the driver closed, one past RECYCLE, or one whose socket shows
@@ -39,6 +40,7 @@ from typing import Any
 
 from sqlalchemy import exc as sa_exc
 
+from . import liveness
 from .pool import EXPIRES_AT, RETURNED_AT, SOCKET, PoolEntry, Recycled
 
 logger = logging.getLogger("dj_db_conn_pool")
@@ -72,8 +74,7 @@ def tend(entry: PoolEntry, now: float | None = None) -> None:
     if entry.retired:
         return
     now = time.monotonic() if now is None else now
-    if entry.config.idle_timeout is not None:
-        _unpark_idle(entry, now - entry.config.idle_timeout)
+    _sweep_parked(entry, now)
     _sweep_queue(entry, now)
     _fill(entry)
 
@@ -99,15 +100,30 @@ def _run() -> None:
                 logger.exception("pool %r: maintenance failed", entry.name)
 
 
-def _unpark_idle(entry: PoolEntry, parked_before: float) -> None:
-    """Return connections parked before `parked_before` to the queue, as idle since then."""
-    for checkout in entry.parking.parked_before(parked_before):
-        if not entry.parking.claim(checkout):  # its thread took it back meanwhile
+def _sweep_parked(entry: PoolEntry, now: float) -> None:
+    """Return to the queue parked connections idle too long, past RECYCLE or maybe dead.
+
+    A first look goes without claiming (a racy read: its thread may be taking it
+    back), so that a parked connection in good health stays parked, untouched.
+    """
+    idle_timeout = entry.config.idle_timeout
+    for checkout in entry.parking.parked_before(now - liveness.POLL_BYPASS):
+        idle = idle_timeout is not None and now - checkout.parked_at > idle_timeout
+        suspect = now > checkout.expires_at or (
+            checkout.socket is not None and entry.hooks.may_be_dead(checkout.dbapi_connection)
+        )
+        if not (idle or suspect) or not entry.parking.claim(checkout):
+            continue  # or its thread took it back meanwhile
+        if not idle:
+            # What its thread would do on taking it back: discard it if dead.
+            if entry._revive(checkout, now):
+                entry.give_back(checkout, reusable=True)
             continue
         info = checkout.fairy.info  # the record's: read before the fairy lets go of it
         entry.give_back(checkout, reusable=True)
-        # Back in the queue, stamped now: idle since it was parked. A checkout
-        # between the two lines finds it fresh, which only spares it a ping.
+        # Back in the queue, stamped now: idle since it was parked (the queue's
+        # sweep closes it). A checkout between the two lines finds it fresh,
+        # which only spares it a ping.
         info[RETURNED_AT] = min(info.get(RETURNED_AT, checkout.parked_at), checkout.parked_at)
 
 
@@ -176,9 +192,15 @@ def _keep(entry: PoolEntry, record: Any, now: float) -> bool:
 
 
 def _fill(entry: PoolEntry) -> None:
-    """Open connections into the queue, as idle ones, until MIN_SIZE are open."""
+    """Open connections into the queue, as idle ones, until MIN_SIZE are open.
+
+    Not before the pool's first checkout has been served: that request opens
+    its own connection, and warming alongside it would open one too many.
+    """
     pool: Any = entry.pool
-    while not entry.retired and entry.state()["open"] < entry.config.min_size:
+    if entry.counters["checkouts"] == 0:
+        return
+    while not entry.retired and _open_or_opening(entry) < entry.config.min_size:
         if not _take_permit(entry):
             return
         try:
@@ -202,6 +224,15 @@ def _fill(entry: PoolEntry) -> None:
                 pool.dispose()
         finally:
             _release_permit(entry)
+
+
+def _open_or_opening(entry: PoolEntry) -> int:
+    """Return the connections open, and those that checkouts are opening now.
+
+    SQLAlchemy counts a slot from the moment a checkout starts to open its
+    connection; the queue's empty slots were dropped by _sweep_queue() just before.
+    """
+    return max(entry.state()["open"], entry.pool.checkedout() + entry.pool.checkedin())
 
 
 def _take_permit(entry: PoolEntry) -> bool:

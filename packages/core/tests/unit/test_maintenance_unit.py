@@ -33,6 +33,15 @@ def test_min_size_connections_are_opened_into_the_queue_as_idle_ones(
     assert len(driver.connections) == 3  # no request opened one
 
 
+def test_warming_waits_for_the_first_checkout_which_opens_its_own(make_pool: MakePool) -> None:
+    entry, driver = make_pool(pool_size=3, max_overflow=0, min_size=2)
+    maintenance.tend(entry)  # the pool was just made: its first request is opening one
+    assert driver.connections == []
+    entry.give_back(entry.checkout(), reusable=True)
+    maintenance.tend(entry)
+    assert len(driver.connections) == 2
+
+
 def test_pool_without_min_size_opens_nothing_ahead(make_pool: MakePool) -> None:
     entry, driver = make_pool(pool_size=3, max_overflow=0)
     entry.give_back(entry.checkout(), reusable=True)
@@ -44,6 +53,7 @@ def test_idle_connection_the_server_killed_is_replaced_in_the_background(
     make_pool: MakePool,
 ) -> None:
     entry, driver = make_pool(pool_size=3, max_overflow=0, min_size=2)
+    entry.give_back(entry.checkout(), reusable=True)
     maintenance.tend(entry)
     killed = driver.connections[0]
     killed.kill()
@@ -58,6 +68,7 @@ def test_discarded_connection_is_replaced_without_leaving_an_empty_slot(
     make_pool: MakePool,
 ) -> None:
     entry, driver = make_pool(pool_size=3, max_overflow=0, min_size=2)
+    entry.give_back(entry.checkout(), reusable=True)
     maintenance.tend(entry)
     entry.give_back(entry.checkout(), reusable=False)
     assert entry.state()["open"] == 1
@@ -68,6 +79,7 @@ def test_discarded_connection_is_replaced_without_leaving_an_empty_slot(
 
 def test_idle_connection_past_recycle_is_replaced_in_the_background(make_pool: MakePool) -> None:
     entry, driver = make_pool(pool_size=2, max_overflow=0, min_size=1, recycle=60)
+    entry.give_back(entry.checkout(), reusable=True)
     maintenance.tend(entry)
     maintenance.tend(entry, now=time.monotonic() + 61)
     assert [c.closed for c in driver.connections] == [True, False]
@@ -133,6 +145,7 @@ def test_the_thread_warms_a_watched_pool_without_the_checkout_waiting(
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
 def test_forked_child_forgets_the_parents_thread_and_pools(make_pool: MakePool) -> None:
     entry, driver = make_pool(pool_size=2, max_overflow=0, min_size=2)
+    entry.give_back(entry.checkout(), reusable=True)
     maintenance.watch(entry)
     assert wait_for(lambda: len(driver.open_connections()) == 2)
     read_end, write_end = os.pipe()
