@@ -134,6 +134,7 @@ class SessionSampler:
         self.interval = interval
         self.peak_sessions = self.peak_open = self.samples = 0
         self.series: list[tuple[float, int]] = []
+        self.started = time.monotonic()  # reset when sampling starts
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -162,7 +163,7 @@ class SessionSampler:
     def _run(self) -> None:
         sql = self.engine.sessions_sql(self.database)
         observer = None
-        started = time.monotonic()
+        started = self.started = time.monotonic()
         while not self._done.is_set():
             try:
                 observer = observer or self.engine.raw_connect()
