@@ -99,6 +99,25 @@ def test_capacity_check_says_the_fleet_fits(engine: Engine, pool_options: dict[s
     assert output.rstrip().endswith("4 worker processes fit every limit.")
 
 
+def test_capacity_check_reports_what_the_fleet_holds_always_and_when_quiet(
+    engine: Engine, pool_options: dict[str, Any]
+) -> None:
+    pool_options.update(POOL_SIZE=4, MAX_OVERFLOW=2, MIN_SIZE=1, IDLE_TIMEOUT=60)
+    shown = alias_block(dbpool("--database", engine.alias), engine.alias)
+    assert "held at all times     1 (MIN_SIZE)" in shown
+    assert "held when quiet       1 (IDLE_TIMEOUT=60s)" in shown
+    output = dbpool("--database", engine.alias, "--check-capacity", "--workers", "4")
+    assert f"may open 24 ({engine.alias} 4 x 6): fits" in output
+    assert f"holds 4 at all times (MIN_SIZE: {engine.alias} 4 x 1)" in output
+    assert f"holds 4 in quiet hours ({engine.alias} 4 x 1, IDLE_TIMEOUT=60s)" in output
+    del pool_options["IDLE_TIMEOUT"]  # a pool then keeps what it opened
+    output = dbpool("--database", engine.alias, "--check-capacity", "--workers", "4")
+    assert (
+        f"holds 16 in quiet hours ({engine.alias} 4 x 4, no IDLE_TIMEOUT: up to POOL_SIZE "
+        "stay open)"
+    ) in output
+
+
 def test_capacity_check_fails_when_the_fleet_exceeds_max_connections(
     engine: Engine, pool_options: dict[str, Any]
 ) -> None:

@@ -7,6 +7,10 @@ wrapper's pool_server_limits() (PostgreSQL: max_connections less the reserved
 slots, a role's and a database's CONNECTION LIMIT; MySQL and MariaDB:
 max_connections and max_user_connections). Other servers (Oracle, anything
 behind JDBC) are not read: unsupported() says so.
+
+Beside that ceiling, a fleet holds N x MIN_SIZE sessions at all times, and in
+quiet hours N x MIN_SIZE with an IDLE_TIMEOUT, or up to N x POOL_SIZE without
+one (a pool keeps what it opened): quiet_hours() says which.
 """
 
 from __future__ import annotations
@@ -59,6 +63,25 @@ def per_process(alias: str, settings_dict: dict[str, Any]) -> int | None:
     if resolved["POOL_SIZE"] == 0 or resolved["MAX_OVERFLOW"] == -1:
         return None
     return int(resolved["POOL_SIZE"] + resolved["MAX_OVERFLOW"])
+
+
+def held_always(alias: str, settings_dict: dict[str, Any]) -> int:
+    """Return the connections one process's pool of the alias holds at all times (MIN_SIZE)."""
+    return int(options.resolve(settings_dict.get("POOL_OPTIONS"), alias)["MIN_SIZE"])
+
+
+def quiet_hours(alias: str, settings_dict: dict[str, Any]) -> tuple[int | None, str]:
+    """Return what one process's pool holds after a quiet spell (None: no bound), and why.
+
+    With IDLE_TIMEOUT, idle connections above MIN_SIZE close; without, a pool
+    keeps up to POOL_SIZE of those it opened (overflow ones close on return).
+    """
+    resolved = options.resolve(settings_dict.get("POOL_OPTIONS"), alias)
+    if resolved["IDLE_TIMEOUT"] is not None:
+        return int(resolved["MIN_SIZE"]), f"IDLE_TIMEOUT={resolved['IDLE_TIMEOUT']}s"
+    if resolved["POOL_SIZE"] == 0:
+        return None, "no IDLE_TIMEOUT, POOL_SIZE 0"
+    return int(resolved["POOL_SIZE"]), "no IDLE_TIMEOUT: up to POOL_SIZE stay open"
 
 
 def unsupported(alias: str) -> str | None:

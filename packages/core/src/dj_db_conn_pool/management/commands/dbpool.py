@@ -87,6 +87,8 @@ class Command(BaseCommand):
             ("POOL_SIZE", resolved["POOL_SIZE"]),
             ("MAX_OVERFLOW", resolved["MAX_OVERFLOW"]),
             ("per process, at most", "no limit" if bound is None else f"{bound} connections"),
+            ("held at all times", f"{capacity.held_always(alias, settings_dict)} (MIN_SIZE)"),
+            ("held when quiet", self.describe_quiet(*capacity.quiet_hours(alias, settings_dict))),
         ]
         if figures is None:
             rows.append(("in this process", "no pool yet (it opens on the first query)"))
@@ -103,6 +105,27 @@ class Command(BaseCommand):
         width = max(len(name) for name, _ in rows)
         for name, value in rows:
             self.stdout.write(f"  {name:<{width}}  {value}")
+
+    def show_floor(self, workers: int, aliases: dict[str, dict[str, Any]]) -> None:
+        """Print what `workers` processes hold at all times and after a quiet spell."""
+        least = {alias: capacity.held_always(alias, s) for alias, s in aliases.items()}
+        quiet = {alias: capacity.quiet_hours(alias, s) for alias, s in aliases.items()}
+        always = " + ".join(f"{alias} {workers} x {n}" for alias, n in least.items())
+        self.stdout.write(
+            f"    holds {workers * sum(least.values())} at all times (MIN_SIZE: {always})"
+        )
+        bounded = [held for held, _ in quiet.values() if held is not None]
+        total = "any number" if len(bounded) < len(quiet) else str(workers * sum(bounded))
+        when = " + ".join(
+            f"{alias} {workers} x {'?' if held is None else held}, {why}"
+            for alias, (held, why) in quiet.items()
+        )
+        self.stdout.write(f"    holds {total} in quiet hours ({when})")
+
+    @staticmethod
+    def describe_quiet(held: int | None, why: str) -> str:
+        """Say what a pool holds after a quiet spell."""
+        return f"{'no limit' if held is None else held} ({why})"
 
     def check_capacity(self, aliases: dict[str, dict[str, Any]], workers: int) -> None:
         """Print each server limit against what `workers` processes may open; fail if over.
@@ -140,6 +163,7 @@ class Command(BaseCommand):
             total = "any number" if needed is None else str(needed)
             verdict = "fits" if share.fits else "does NOT fit"
             self.stdout.write(f"    may open {total} ({parts}): {verdict}")
+            self.show_floor(workers, {a: aliases[a] for a in share.demand})
             if not share.fits:
                 over.append(f"{limit.label} may open {total}, {allowed}")
         if over:
