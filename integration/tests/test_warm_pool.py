@@ -1,4 +1,4 @@
-"""MIN_SIZE and IDLE_TIMEOUT on real servers: warm pools, refilled after a kill, shrunk when quiet."""
+"""MIN_SIZE and IDLE_TIMEOUT on real servers: warm, refilled after a kill, shrunk when quiet."""
 
 from __future__ import annotations
 

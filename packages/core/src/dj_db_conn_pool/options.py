@@ -130,7 +130,7 @@ def setup(**defaults: Any) -> None:
     ``setup(pool_size=20, max_overflow=5)``. Nothing changes if any is wrong.
     """
     where = "dj_db_conn_pool.setup()"
-    for name, value in defaults.items():
+    for name in defaults:
         if not name.islower() or name.upper() not in OPTIONS:
             valid = ", ".join(key.lower() for key in OPTIONS)
             raise ImproperlyConfigured(

@@ -80,7 +80,7 @@ class ParkingLot:
             return None
 
     def parked_before(self, moment: float) -> list[Checkout]:
-        """Return the connections parked before `moment` (IDLE_TIMEOUT's; claim() one to take it)."""
+        """Return the connections parked before `moment`; claim() one to take it."""
         return [checkout for checkout in self._parked.copy() if checkout.parked_at < moment]
 
     def hand_to_waiter(self) -> None:
