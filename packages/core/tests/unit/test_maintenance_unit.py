@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -132,10 +133,17 @@ def test_the_thread_warms_a_watched_pool_without_the_checkout_waiting(
     make_pool: MakePool,
 ) -> None:
     entry, driver = make_pool(pool_size=3, max_overflow=0, min_size=3)
+
+    def slow_connect() -> object:  # half a second, for the maintenance thread only
+        if threading.current_thread().name == "dj_db_conn_pool maintenance":
+            time.sleep(0.5)
+        return driver.connect()
+
+    entry._open_connection = slow_connect
     started = time.monotonic()
     checkout = entry.checkout()  # the container watches a pool when it makes it
     maintenance.watch(entry)
-    assert time.monotonic() - started < 0.05
+    assert time.monotonic() - started < 0.5
     assert wait_for(lambda: len(driver.open_connections()) == 3)
     entry.give_back(checkout, reusable=True)
     entry.retire()
