@@ -54,6 +54,8 @@ _lock = threading.Lock()
 _wake = threading.Event()
 _thread: threading.Thread | None = None
 _stopping = False
+# Pools whose last connect ahead of need failed: said once at WARNING, not every tick.
+_failing: weakref.WeakSet[PoolEntry] = weakref.WeakSet()
 
 
 def watch(entry: PoolEntry) -> None:
@@ -108,7 +110,11 @@ def _sweep_parked(entry: PoolEntry, now: float) -> None:
     """
     idle_timeout = entry.config.idle_timeout
     for checkout in entry.parking.parked_before(now - liveness.POLL_BYPASS):
-        idle = idle_timeout is not None and now - checkout.parked_at > idle_timeout
+        idle = (
+            idle_timeout is not None
+            and now - checkout.parked_at > idle_timeout
+            and entry.state()["open"] > entry.config.min_size
+        )
         suspect = now > checkout.expires_at or (
             checkout.socket is not None and entry.hooks.may_be_dead(checkout.dbapi_connection)
         )
@@ -143,7 +149,7 @@ def _sweep_queue(entry: PoolEntry, now: float) -> None:
                 except ValueError:  # lent meanwhile
                     continue
             if _keep(entry, record, now):
-                entry.pool._do_return_conn(record)
+                _put_back(entry, record)
             else:
                 entry.pool._dec_overflow()  # its slot goes: no request opens into it
         finally:
@@ -210,20 +216,31 @@ def _fill(entry: PoolEntry) -> None:
                 record = pool._create_connection()  # our _connect: counted, tracked, logged
             except Exception as error:
                 pool._dec_overflow()
-                logger.warning(
+                # Once per outage at WARNING: the thread tries again every tick.
+                log = logger.debug if entry in _failing else logger.warning
+                _failing.add(entry)
+                log(
                     "pool %r: could not open a connection ahead of need (MIN_SIZE=%s): %s",
                     entry.name,
                     entry.config.min_size,
                     entry._redact(f"{type(error).__name__}: {error}").strip(),
                 )
                 return
+            if entry in _failing:
+                _failing.discard(entry)
+                logger.info("pool %r: opened a connection ahead of need again", entry.name)
             # Idle from now: its first checkout checks it like any idle connection.
             record.info[RETURNED_AT] = time.monotonic()
-            pool._do_return_conn(record)
-            if entry.retired:  # retired while it opened: dispose() may have run before
-                pool.dispose()
+            _put_back(entry, record)
         finally:
             _release_permit(entry)
+
+
+def _put_back(entry: PoolEntry, record: Any) -> None:
+    """Put an idle connection into the queue (or close it, if the queue is full)."""
+    entry.pool._do_return_conn(record)
+    if entry.retired:  # retired meanwhile: its dispose() may have run before the put
+        entry.pool.dispose()
 
 
 def _open_or_opening(entry: PoolEntry) -> int:

@@ -65,6 +65,21 @@ def test_idle_connection_the_server_killed_is_replaced_in_the_background(
     assert entry.pool.checkedin() == 2  # and no empty slot left for a request to open into
 
 
+def test_parked_connection_the_server_killed_is_replaced_and_healthy_ones_stay_parked(
+    make_pool: MakePool,
+) -> None:
+    entry, driver = make_pool(pool_size=3, max_overflow=0, min_size=2)
+    first, second = entry.checkout(), entry.checkout()
+    assert entry.give_back(first, reusable=True, park=True)
+    assert entry.give_back(second, reusable=True, park=True)
+    first.dbapi_connection.kill()
+    time.sleep(0.01)  # past the socket poll's bypass
+    maintenance.tend(entry)
+    assert first.dbapi_connection.closed and entry.counters["invalidations"] == 1
+    assert second in entry.parking  # untouched
+    assert len(driver.open_connections()) == 2  # refilled
+
+
 def test_discarded_connection_is_replaced_without_leaving_an_empty_slot(
     make_pool: MakePool,
 ) -> None:
