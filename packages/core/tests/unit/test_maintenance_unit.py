@@ -166,6 +166,7 @@ def test_the_thread_warms_a_watched_pool_without_the_checkout_waiting(
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_forked_child_forgets_the_parents_thread_and_pools(make_pool: MakePool) -> None:
     entry, driver = make_pool(pool_size=2, max_overflow=0, min_size=2)
     entry.give_back(entry.checkout(), reusable=True)

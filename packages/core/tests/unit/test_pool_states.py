@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from dj_db_conn_pool import liveness, parking, pool
+from dj_db_conn_pool import liveness, maintenance, parking, pool
 from dj_db_conn_pool.config import PoolConfig
 from dj_db_conn_pool.errors import PoolError, TooManyRequests
 from dj_db_conn_pool.pool import Checkout, PoolEntry
@@ -56,13 +56,22 @@ class PoolStates(RuleBasedStateMachine):
         autocommit=st.booleans(),
         sockets=st.booleans(),
         sticky=st.booleans(),
+        warm=st.floats(min_value=0, max_value=1),
+        idle_timeout=st.sampled_from([None, PING_INTERVAL / 2]),
     )
     def start(
-        self, pool_size: int, max_overflow: int, autocommit: bool, sockets: bool, sticky: bool
+        self,
+        pool_size: int,
+        max_overflow: int,
+        autocommit: bool,
+        sockets: bool,
+        sticky: bool,
+        warm: float,
+        idle_timeout: float | None,
     ) -> None:
         self.clock = Clock()
-        self.saved = (pool.time, parking.time, pool.RECYCLE_JITTER)
-        pool.time = parking.time = self.clock  # type: ignore[assignment]
+        self.saved = (pool.time, parking.time, maintenance.time, pool.RECYCLE_JITTER)
+        pool.time = parking.time = maintenance.time = self.clock  # type: ignore[assignment]
         pool.RECYCLE_JITTER = 0  # each connection expires exactly RECYCLE after it opened
         self.driver = FakeDriver(autocommit=autocommit, sockets=sockets)
         # MAX_WAITING=0: a checkout past the bound is refused at once, so one
@@ -78,6 +87,8 @@ class PoolStates(RuleBasedStateMachine):
             max_waiting=0,
             sticky=sticky,
             slow_checkout=None,
+            min_size=round(warm * pool_size),
+            idle_timeout=idle_timeout,
         )
         self.entry = self.new_entry()
         self.held: list[Checkout | None] = [None] * HOLDERS
@@ -98,7 +109,7 @@ class PoolStates(RuleBasedStateMachine):
             self.driver.close_all()
             for stranger in self.strangers:
                 stranger.close()
-            pool.time, parking.time, pool.RECYCLE_JITTER = self.saved  # type: ignore[assignment]
+            pool.time, parking.time, maintenance.time, pool.RECYCLE_JITTER = self.saved  # type: ignore[assignment]
 
     # What holders do.
 
@@ -107,10 +118,15 @@ class PoolStates(RuleBasedStateMachine):
         assert not connection.closed, "lent a closed connection"
         assert not connection.in_transaction, "lent with a transaction open"
         assert connection.autocommit is self.config.autocommit, "lent in the wrong mode"
-        for other in range(HOLDERS):
-            if self.parked[other] is checkout:  # taken over: no longer the other's
-                self.parked[other] = None
+        self.forget_parked_gone()
         self.held[who] = checkout
+
+    def forget_parked_gone(self) -> None:
+        """Drop parked connections no longer in the lot: taken over, or discarded on the way."""
+        for other in range(HOLDERS):
+            parked = self.parked[other]
+            if parked is not None and parked not in self.entry.parking:
+                self.parked[other] = None
 
     @rule(who=holder)
     def checkout(self, who: int) -> None:
@@ -209,6 +225,16 @@ class PoolStates(RuleBasedStateMachine):
     def time_passes(self, seconds: float) -> None:
         """Move the clock: within the poll bypass, past it, past PING_INTERVAL, past RECYCLE."""
         self.clock.now += seconds
+
+    @rule()
+    def maintenance_passes(self) -> None:
+        """The maintenance thread's pass (MIN_SIZE, IDLE_TIMEOUT): parked ones it took are gone."""
+        maintenance.tend(self.entry)
+        self.forget_parked_gone()  # their holders' next checkout finds them gone
+        gate = self.entry.gate
+        assert gate is not None
+        if self.driver.refuse is None and self.entry.counters["checkouts"]:
+            assert self.entry.state()["open"] >= self.config.min_size or not gate.free
 
     @rule()
     def retire(self) -> None:
