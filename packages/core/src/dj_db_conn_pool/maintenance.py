@@ -49,7 +49,12 @@ logger = logging.getLogger("dj_db_conn_pool")
 # replaced. A pool's IDLE_TIMEOUT / 2 makes it shorter.
 TICK = 1.0
 
-_watched: weakref.WeakSet[PoolEntry] = weakref.WeakSet()
+# A new pool's first checkout opens its own connection; warming starts once it
+# is served, looked for this often during a pool's first WARM_UP seconds.
+FIRST_CHECKOUT_POLL = 0.02
+WARM_UP = 5.0
+
+_watched: weakref.WeakKeyDictionary[PoolEntry, float] = weakref.WeakKeyDictionary()  # since
 _lock = threading.Lock()
 _wake = threading.Event()
 _thread: threading.Thread | None = None
@@ -62,7 +67,7 @@ def watch(entry: PoolEntry) -> None:
     """Have this process's maintenance thread look after the pool (started here, once)."""
     global _thread
     with _lock:
-        _watched.add(entry)
+        _watched[entry] = time.monotonic()
         if _thread is None or not _thread.is_alive():
             if _thread is None:  # the first in this process: stop before the pools close
                 atexit.register(_stop)  # (atexit runs the last registered first)
@@ -82,8 +87,15 @@ def tend(entry: PoolEntry, now: float | None = None) -> None:
 
 
 def _interval() -> float:
-    timeouts = [e.config.idle_timeout for e in list(_watched) if e.config.idle_timeout]
-    return min([TICK, *(timeout / 2 for timeout in timeouts)])
+    """Return how long to sleep: TICK, less for short IDLE_TIMEOUTs and pools warming up."""
+    now = time.monotonic()
+    waits = [TICK]
+    for entry, since in list(_watched.items()):
+        if entry.config.idle_timeout:
+            waits.append(entry.config.idle_timeout / 2)
+        if entry.config.min_size and now - since < WARM_UP and not entry.counters["checkouts"]:
+            waits.append(FIRST_CHECKOUT_POLL)
+    return min(waits)
 
 
 def _run() -> None:
@@ -94,7 +106,7 @@ def _run() -> None:
             if _stopping:
                 return
             if entry.retired:
-                _watched.discard(entry)
+                _watched.pop(entry, None)
                 continue
             try:
                 tend(entry)
@@ -272,7 +284,7 @@ def _forget_in_child() -> None:
     # the child's own pools start a thread of their own.
     global _thread, _watched, _lock, _wake
     _thread = None
-    _watched = weakref.WeakSet()
+    _watched = weakref.WeakKeyDictionary()
     _lock = threading.Lock()
     _wake = threading.Event()
 
