@@ -248,7 +248,11 @@ def simulate(
 
 
 def report(
-    server: SmallServer, pool_options: dict[str, Any], workers: int, results: list[Result]
+    server: SmallServer,
+    pool_options: dict[str, Any],
+    workers: int,
+    threads: int,
+    results: list[Result],
 ) -> None:
     """Print the modes side by side."""
     modes = {
@@ -257,7 +261,8 @@ def report(
         f"MAX_OVERFLOW={pool_options['MAX_OVERFLOW']}",
     }
     limit = f"{server.usable} (max_connections {server.max_connections} - {RESERVED} reserved)"
-    print(f"\n{workers} gunicorn gthread workers against one PostgreSQL, GET {VIEW}")
+    print(f"\n{workers} gunicorn gthread workers x {threads} threads against one PostgreSQL; "
+          f"wrk, {workers * threads} connections, GET {VIEW}")  # fmt: skip
     print(f"{'mode':<52}{'ok/s':>7}{'errors':>9}{'refused logins':>16}"
           f"{'peak sessions':>15}  limit")  # fmt: skip
     for result in results:
@@ -284,10 +289,14 @@ def main() -> int:
     # A SIGTERM unwinds like Ctrl-C does: the with-blocks stop gunicorn and the server.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     began = time.monotonic()
-    server, pool_options, results = simulate(
-        args.workers, args.threads, args.seconds, args.max_connections
-    )
-    report(server, pool_options, args.workers, results)
+    try:
+        server, pool_options, results = simulate(
+            args.workers, args.threads, args.seconds, args.max_connections
+        )
+    except KeyboardInterrupt:
+        print("interrupted: gunicorn and the server are stopped", file=sys.stderr)
+        return 130
+    report(server, pool_options, args.workers, args.threads, results)
     print(f"({time.monotonic() - began:.0f} s in all)")
     pooled = results[-1]
     return 0 if pooled.errors == 0 and pooled.peak_sessions <= server.usable else 1
