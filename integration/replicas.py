@@ -51,7 +51,9 @@ class ReplicaPair:
         self.data = {PRIMARY_PORT: self.root / "a", STANDBY_PORT: self.root / "b"}
 
     def _run(self, *command: str | Path) -> str:
-        as_postgres = [] if os.environ.get("USER") == "postgres" else ["runuser", "-u", "postgres", "--"]
+        as_postgres = (
+            [] if os.environ.get("USER") == "postgres" else ["runuser", "-u", "postgres", "--"]
+        )
         done = subprocess.run(
             [*as_postgres, *map(str, command)], capture_output=True, text=True, timeout=60
         )
@@ -67,7 +69,9 @@ class ReplicaPair:
         primary, standby = self.data[PRIMARY_PORT], self.data[STANDBY_PORT]
         self._run(BIN / "initdb", "-D", primary, "-U", "postgres", "--auth=trust", "-N")
         with open(primary / "postgresql.conf", "a") as conf:
-            conf.write(f"{_SETTINGS}port = {PRIMARY_PORT}\nunix_socket_directories = '{self.root}'\n")
+            conf.write(
+                f"{_SETTINGS}port = {PRIMARY_PORT}\nunix_socket_directories = '{self.root}'\n"
+            )
         self._pg_ctl(PRIMARY_PORT, "-l", str(self.root / "a.log"), "start")
         self.execute(PRIMARY_PORT, f"CREATE DATABASE {DATABASE}", database="postgres")
         self._run(
@@ -108,8 +112,8 @@ class ReplicaPair:
 
     def set_read_only(self, port: int, read_only: bool) -> None:
         """Switch a server to read-only in place, or back (a reload, no restart)."""
-        setting = "SET default_transaction_read_only = on" if read_only else "RESET default_transaction_read_only"
-        self.execute(port, f"ALTER SYSTEM {setting}")
+        change = "SET {} = on" if read_only else "RESET {}"
+        self.execute(port, "ALTER SYSTEM " + change.format("default_transaction_read_only"))
         self.execute(port, "SELECT pg_reload_conf()")
 
     def execute(self, port: int, sql: str, database: str = DATABASE) -> list[tuple[Any, ...]]:

@@ -101,7 +101,8 @@ class WriteLoad:
 
     def first_write_after(self, moment: float) -> float:
         """Return the seconds from `moment` to the first acknowledged write after it."""
-        return min((when for _, when in self.acknowledged if when > moment), default=moment + 99) - moment
+        after = [when for _, when in self.acknowledged if when > moment]
+        return min(after, default=moment + 99) - moment
 
 
 def pool_stats() -> dict[str, Any]:

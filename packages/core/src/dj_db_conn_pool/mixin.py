@@ -25,6 +25,8 @@ from .pool import INITIALIZED, WRITABLE, Checkout, PoolEntry
 class _PoolErrorWrapper(DatabaseErrorWrapper):
     """Django's translation of driver errors, which first shows the error to the pool."""
 
+    wrapper: PooledDatabaseWrapperMixin
+
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
         if exc_type is None:  # every query: as cheap as Django's own
             return

@@ -457,9 +457,7 @@ class PoolEntry:
         now = time.monotonic()
         # Before fresh_until (see ParkingLot.park), _revive() would find nothing to do.
         if (
-            now >= checkout.fresh_until
-            or self.retired
-            or checkout.opened_at <= self.evicted_before
+            now >= checkout.fresh_until or self.retired or checkout.opened_at <= self.evicted_before
         ) and not self._revive(checkout, now):
             return False
         checkout.takebacks += 1  # a checkout that waited for nothing

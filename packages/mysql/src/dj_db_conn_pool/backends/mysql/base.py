@@ -45,7 +45,7 @@ class MySQLHooks(DriverHooks):
 
     @staticmethod
     def read_only_error(error: BaseException) -> bool:
-        args = getattr(error, "args", ())
+        args: tuple[Any, ...] = getattr(error, "args", ())
         if len(args) != 2 or args[0] != _OPTION_PREVENTS_STATEMENT:
             return False
         return "read-only" in str(args[1]) or "read_only" in str(args[1])

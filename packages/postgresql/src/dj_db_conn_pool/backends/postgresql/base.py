@@ -37,7 +37,7 @@ if is_psycopg3:
 
     def _read_only(dbapi_connection: Any) -> bool:
         status = dbapi_connection.pgconn.parameter_status
-        return status(b"default_transaction_read_only") == b"on" or status(b"in_hot_standby") == b"on"
+        return b"on" in (status(b"default_transaction_read_only"), status(b"in_hot_standby"))
 
     def _sqlstate(error: BaseException) -> str | None:
         return getattr(error, "sqlstate", None)
@@ -49,7 +49,7 @@ else:
 
     def _read_only(dbapi_connection: Any) -> bool:
         status = dbapi_connection.get_parameter_status
-        return status("default_transaction_read_only") == "on" or status("in_hot_standby") == "on"
+        return "on" in (status("default_transaction_read_only"), status("in_hot_standby"))
 
     def _sqlstate(error: BaseException) -> str | None:
         return getattr(error, "pgcode", None)
