@@ -21,11 +21,12 @@ tools:  ## Install hatch (and uv) if missing
 
 .PHONY: system-deps
 # MariaDB and mysqlclient's headers; Debian's PostgreSQL with PostGIS, contrib
-# and GDAL (the PostGIS engine, Django's suite); PgBouncer (its integration test);
+# and GDAL (the PostGIS engine, Django's suite; postgresql-15 also runs the
+# primary and standby of integration/tests/test_failover.py); PgBouncer (its integration test);
 # the JDBC drivers of MariaDB and PostgreSQL, and a JVM unless one is there (the
 # JDBC engines' tests); redis-server (the Celery worker tests start their own);
 # wrk (the fleet simulation and its test).
-SYSTEM_PACKAGES := mariadb-server libmariadb-dev pkg-config postgresql-15-postgis-3 \
+SYSTEM_PACKAGES := mariadb-server libmariadb-dev pkg-config postgresql-15 postgresql-15-postgis-3 \
 	postgresql-contrib gdal-bin pgbouncer libmariadb-java libpostgresql-jdbc-java redis-server \
 	wrk \
 	$(if $(shell command -v java 2>/dev/null),,default-jre-headless)

@@ -43,6 +43,12 @@ COUNTERS = (
         "rollbacks_on_return",
         "Returns that rolled back a transaction that may have been open.",
     ),
+    Figure(
+        "evictions",
+        "evictions",
+        "Soft evictions: the server turned read-only under a connection (a write refused, "
+        "or the driver's report), so the connections opened before it were discarded.",
+    ),
 )
 # The configured sizes, which stats() reports beside the figures above.
 SIZES = (

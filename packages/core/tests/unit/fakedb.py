@@ -30,6 +30,7 @@ class Connection:
         self.driver = driver
         self.number = number
         self.autocommit = driver.autocommit
+        self.read_only = driver.read_only  # what the server last reported (libpq's status)
         self.in_transaction = False
         self.closed = False
         self.killed = False
@@ -113,6 +114,7 @@ class FakeDriver:
     def __init__(self, autocommit: bool = True, sockets: bool = True) -> None:
         self.autocommit = autocommit
         self.sockets = sockets
+        self.read_only = False  # the server new connections reach: a standby if True
         self.connections: list[Connection] = []
         self.refuse: Exception | None = None  # raised by the next connect()s while set
 
@@ -143,3 +145,7 @@ class FakeHooks(DriverHooks):
     @staticmethod
     def ping(dbapi_connection: Any) -> None:
         dbapi_connection.ping()
+
+    @staticmethod
+    def read_only(dbapi_connection: Any) -> bool:
+        return bool(dbapi_connection.read_only)
