@@ -43,6 +43,17 @@ COUNTERS = (
         "rollbacks_on_return",
         "Returns that rolled back a transaction that may have been open.",
     ),
+    Figure(
+        "connect_failures",
+        "connect_failures",
+        "Attempts to open a connection that the server or the network refused.",
+    ),
+    Figure(
+        "connects_skipped",
+        "connects_skipped",
+        "Checkouts that failed at once, without a connect attempt: the last one failed and "
+        "the next is not due (RECONNECT_BACKOFF).",
+    ),
 )
 # The configured sizes, which stats() reports beside the figures above.
 SIZES = (
