@@ -103,6 +103,13 @@ def test_conn_max_age_is_said_to_be_ignored(max_age: int | None) -> None:
     assert "is ignored" in message.msg and "RECYCLE" in message.hint
 
 
+def test_a_long_reconnect_backoff_is_warned_about() -> None:
+    assert check_alias("main", pooled(POOL_OPTIONS={"RECONNECT_BACKOFF": 10})) == []
+    (message,) = check_alias("main", pooled(POOL_OPTIONS={"RECONNECT_BACKOFF": 30}))
+    assert message.id == "dj_db_conn_pool.W002"
+    assert "['RECONNECT_BACKOFF'] = 30" in message.msg and "10" in message.hint
+
+
 def test_djangos_own_pool_is_an_error() -> None:
     (message,) = check_alias("main", pooled(OPTIONS={"pool": {"min_size": 2}}))
     assert message.id == "dj_db_conn_pool.E004"

@@ -31,6 +31,7 @@ class PoolConfig:
     sticky: bool = True
     slow_checkout: float | None = 1.0
     credentials: str | None = None  # read by the Django layer (credentials.py), not here
+    reconnect_backoff: float = 1.0
 
     @property
     def bounded(self) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 
 from . import fork, liveness
+from .backoff import ReconnectBackoff, Unreachable
 from .config import PoolConfig
 from .figures import COUNTERS
 from .gate import FairGate
@@ -140,6 +141,7 @@ class PoolEntry:
         self.context = context
         self._open_connection = connect
         self._driver_error = driver_error
+        self.backoff = ReconnectBackoff(config.reconnect_backoff)
         self.retired = False
         # Soft eviction: connections opened at or before this moment are not lent again.
         self.evicted_before = -math.inf
@@ -247,7 +249,31 @@ class PoolEntry:
     # SQLAlchemy's pool calls these.
 
     def _connect(self) -> Any:
-        connection = self._open_connection()
+        self.backoff.admit()  # raises Unreachable while the next attempt is not due
+        try:
+            connection = self._open_connection()
+        except self._driver_error as error:
+            self._count("connect_failures")
+            if self.backoff.failed(self._redact(str(error))) and self.backoff.cap:
+                logger.warning(
+                    "pool %r: cannot connect to %s; while this lasts, one attempt at a time, "
+                    "at most every RECONNECT_BACKOFF=%ss, and other checkouts fail at once",
+                    self.name,
+                    self.config.where,
+                    self.backoff.cap,
+                )
+            raise
+        outage = self.backoff.succeeded()
+        if outage is not None:
+            logger.warning(
+                "pool %r: connected to %s again after %.2fs (%d failed attempts, "
+                "%d checkouts failed at once)",
+                self.name,
+                self.config.where,
+                time.monotonic() - outage.since,
+                outage.failures,
+                outage.refused,
+            )
         fork.track(connection)
         with self._lock:
             self._counters["connections_opened"] += 1
@@ -410,6 +436,11 @@ class PoolEntry:
                 raise config.errors.timeout(
                     self.describe(f"none returned within TIMEOUT={config.timeout}s")
                 ) from error
+            if isinstance(error, Unreachable):
+                self._count("connects_skipped")
+                raise config.errors.pool_error(
+                    f"Pool {self.name!r} did not try to connect to {config.where}: {error}"
+                ) from None
             if isinstance(error, sa_exc.SQLAlchemyError):
                 raise config.errors.pool_error(
                     f"Pool {self.name!r} could not lend a connection: {error}"

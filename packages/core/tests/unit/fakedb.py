@@ -117,8 +117,10 @@ class FakeDriver:
         self.read_only = False  # the server new connections reach: a standby if True
         self.connections: list[Connection] = []
         self.refuse: Exception | None = None  # raised by the next connect()s while set
+        self.attempts = 0  # connect() calls, refused ones included
 
     def connect(self) -> Connection:
+        self.attempts += 1
         if self.refuse is not None:
             raise self.refuse
         connection = Connection(self, len(self.connections))

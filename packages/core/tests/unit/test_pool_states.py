@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from dj_db_conn_pool import liveness, parking, pool
+from dj_db_conn_pool import backoff, liveness, parking, pool
 from dj_db_conn_pool.config import PoolConfig
 from dj_db_conn_pool.errors import PoolError, TooManyRequests
 from dj_db_conn_pool.pool import Checkout, PoolEntry
@@ -61,8 +61,8 @@ class PoolStates(RuleBasedStateMachine):
         self, pool_size: int, max_overflow: int, autocommit: bool, sockets: bool, sticky: bool
     ) -> None:
         self.clock = Clock()
-        self.saved = (pool.time, parking.time, pool.RECYCLE_JITTER)
-        pool.time = parking.time = self.clock  # type: ignore[assignment]
+        self.saved = (pool.time, parking.time, backoff.time, pool.RECYCLE_JITTER)
+        pool.time = parking.time = backoff.time = self.clock  # type: ignore[assignment]
         pool.RECYCLE_JITTER = 0  # each connection expires exactly RECYCLE after it opened
         self.driver = FakeDriver(autocommit=autocommit, sockets=sockets)
         # MAX_WAITING=0: a checkout past the bound is refused at once, so one
@@ -98,7 +98,7 @@ class PoolStates(RuleBasedStateMachine):
             self.driver.close_all()
             for stranger in self.strangers:
                 stranger.close()
-            pool.time, parking.time, pool.RECYCLE_JITTER = self.saved  # type: ignore[assignment]
+            pool.time, parking.time, backoff.time, pool.RECYCLE_JITTER = self.saved  # type: ignore[assignment]
 
     # What holders do.
 
@@ -126,8 +126,13 @@ class PoolStates(RuleBasedStateMachine):
             assert self.permits_out() == self.capacity
             return
         except PoolError:
-            assert self.driver.refuse is not None
+            # Refused, or not tried: a connect failed and the next is not due (backoff.py).
+            assert self.driver.refuse is not None or self.entry.backoff.outage is not None
             return
+        finally:
+            # Others' parked connections it found unfit were returned for real
+            # (expired, or their descriptor replaced): their holders lost them.
+            self.parked = [c if c is None or not c.returned else None for c in self.parked]
         self.lend(who, checkout)
 
     @rule(
