@@ -21,11 +21,14 @@ tools:  ## Install hatch (and uv) if missing
 
 .PHONY: system-deps
 # MariaDB and mysqlclient's headers; Debian's PostgreSQL with PostGIS, contrib
-# and GDAL (the PostGIS engine, Django's suite); PgBouncer (its integration test);
+# and GDAL (the PostGIS engine, Django's suite; postgresql-15 also runs the
+# primary and standby of integration/tests/test_failover.py); PgBouncer (its integration test);
 # the JDBC drivers of MariaDB and PostgreSQL, and a JVM unless one is there (the
-# JDBC engines' tests); redis-server (the Celery worker tests start their own).
-SYSTEM_PACKAGES := mariadb-server libmariadb-dev pkg-config postgresql-15-postgis-3 \
+# JDBC engines' tests); redis-server (the Celery worker tests start their own);
+# wrk (the fleet simulation and its test).
+SYSTEM_PACKAGES := mariadb-server libmariadb-dev pkg-config postgresql-15 postgresql-15-postgis-3 \
 	postgresql-contrib gdal-bin pgbouncer libmariadb-java libpostgresql-jdbc-java redis-server \
+	wrk \
 	$(if $(shell command -v java 2>/dev/null),,default-jre-headless)
 system-deps:  ## Install the Debian packages the tests need; needs root
 	@missing=$$(for package in $(SYSTEM_PACKAGES); do \
@@ -63,6 +66,12 @@ lint: tools  ## ruff, mypy, and import-linter (the core's layers, engines apart)
 .PHONY: demo
 demo: tools  ## Show the pool at work: requests/s and server connections, with and without it
 	$(HATCH) run demo:run
+
+# A throwaway PostgreSQL of its own (Debian's, max_connections 30), stopped at
+# the end; FLEET_ARGS passes options, e.g. FLEET_ARGS="--workers 4 --seconds 5".
+.PHONY: fleet-sim
+fleet-sim: tools system-deps  ## 8 gunicorn workers vs max_connections 30: the stock backend refused, the pool within
+	$(HATCH) run fleet:run $(FLEET_ARGS)
 
 .PHONY: build
 build: tools  ## Build the wheel and sdist of every package into dist/

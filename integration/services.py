@@ -100,7 +100,7 @@ def _system_postgresql_bin() -> Path | None:
     return None
 
 
-def _as_postgres(command: list[str]) -> list[str]:
+def as_postgres(command: list[str]) -> list[str]:
     # The server refuses to run as root; Debian's package made a postgres user.
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
@@ -119,14 +119,14 @@ def start_postgis() -> dict[str, str]:
     data = PGSYS / "data"
     if not (data / "PG_VERSION").exists():
         initdb = [str(bin_path / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
-        subprocess.run(_as_postgres([*initdb, "-E", "UTF8", "--locale=C.UTF-8"]), check=True,
+        subprocess.run(as_postgres([*initdb, "-E", "UTF8", "--locale=C.UTF-8"]), check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
     # The socket trusts its users; TCP on 127.0.0.1, for pgjdbc (which speaks TCP
     # only), takes any role with its password (PGSYS_TCP_USER, the credentials tests).
     (data / "pg_hba.conf").write_text(
         "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
     )
-    status = _as_postgres([str(bin_path / "pg_ctl"), "-D", str(data), "status"])
+    status = as_postgres([str(bin_path / "pg_ctl"), "-D", str(data), "status"])
     running = subprocess.run(status, stdout=subprocess.DEVNULL).returncode == 0
     if running and not _listening("127.0.0.1", int(PGSYS_PORT)):
         # A cluster that an older version of this script started on its socket alone.
@@ -158,7 +158,7 @@ def start_postgis() -> dict[str, str]:
 
 def _pg_ctl_system(bin_path: Path, *args: str) -> None:
     pg_ctl = [str(bin_path / "pg_ctl"), "-D", str(PGSYS / "data"), *args]
-    subprocess.run(_as_postgres(pg_ctl), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(as_postgres(pg_ctl), check=True, stdout=subprocess.DEVNULL)
 
 
 def _listening(host: str, port: int) -> bool:

@@ -18,7 +18,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,6 +52,13 @@ COMMANDS = {
         "-m", "gunicorn", "-c", "python:integration.webapp.gunicorn_gevent_preload",
         "--bind", "127.0.0.1:{port}", "--workers", "1", "--worker-connections", "1000",
         "--log-level", "warning", "integration.webapp.wsgi:application",
+    ],
+    # The fleet simulation (integration/fleet_sim.py) adds --workers and --threads.
+    # --preload: the workers fork with the app loaded, so all of them serve at once.
+    "gunicorn-gthread": [
+        "-m", "gunicorn", "--worker-class", "gthread", "--preload",
+        "--bind", "127.0.0.1:{port}", "--log-level", "warning",
+        "integration.webapp.wsgi:application",
     ],
 }  # fmt: skip
 
@@ -107,25 +114,15 @@ class Server:
             time.sleep(after)
 
 
-@contextmanager
-def serve(
-    kind: str,
+def webapp_env(
     engine: Engine,
     database: str,
-    *,
     conn_max_age: int,
     pool_options: dict[str, Any],
     env: dict[str, str] | None = None,
-) -> Iterator[Server]:
-    """Run integration/webapp under a server of this kind until the block ends."""
-    port = free_port()
-    timeout = shutil.which("timeout")  # coreutils: the bounded lifetime
-    command = [sys.executable, *(part.format(port=port) for part in COMMANDS[kind])]
-    if timeout:
-        command = [timeout, "-s", "KILL", str(LIFETIME), *command]
-    folder = Path(tempfile.mkdtemp(prefix="djpool-serving-"))
-    log = folder / "server.log"
-    server_env = {
+) -> dict[str, str]:
+    """Return the environment that makes a process run integration/webapp in this configuration."""
+    return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "DJANGO_SETTINGS_MODULE": "integration.webapp.settings",
@@ -135,6 +132,28 @@ def serve(
         "DJ_DB_CONN_POOL_WEBAPP_POOL_OPTIONS": json.dumps(pool_options),
         **(env or {}),
     }
+
+
+@contextmanager
+def serve(
+    kind: str,
+    engine: Engine,
+    database: str,
+    *,
+    conn_max_age: int,
+    pool_options: dict[str, Any],
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
+) -> Iterator[Server]:
+    """Run integration/webapp under a server of this kind, given `args`, until the block ends."""
+    port = free_port()
+    timeout = shutil.which("timeout")  # coreutils: the bounded lifetime
+    command = [sys.executable, *(part.format(port=port) for part in COMMANDS[kind]), *args]
+    if timeout:
+        command = [timeout, "-s", "KILL", str(LIFETIME), *command]
+    folder = Path(tempfile.mkdtemp(prefix="djpool-serving-"))
+    log = folder / "server.log"
+    server_env = webapp_env(engine, database, conn_max_age, pool_options, env)
     with log.open("wb") as sink:
         process = subprocess.Popen(
             command, cwd=ROOT, env=server_env, stdout=sink, stderr=subprocess.STDOUT

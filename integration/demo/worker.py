@@ -42,8 +42,11 @@ class SessionObserver(threading.Thread):
     def run(self) -> None:
         with self.observer:
             while not self._done.is_set():
+                # Autovacuum workers also show the database's name: count clients only.
                 row = self.observer.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [self.database]
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = %s AND backend_type = 'client backend'",
+                    [self.database],
                 ).fetchone()
                 self.peak = max(self.peak, row[0] if row else 0)
                 self._done.wait(self.interval)

@@ -103,6 +103,13 @@ def test_conn_max_age_is_said_to_be_ignored(max_age: int | None) -> None:
     assert "is ignored" in message.msg and "RECYCLE" in message.hint
 
 
+def test_a_long_reconnect_backoff_is_warned_about() -> None:
+    assert check_alias("main", pooled(POOL_OPTIONS={"RECONNECT_BACKOFF": 10})) == []
+    (message,) = check_alias("main", pooled(POOL_OPTIONS={"RECONNECT_BACKOFF": 30}))
+    assert message.id == "dj_db_conn_pool.W002"
+    assert "['RECONNECT_BACKOFF'] = 30" in message.msg and "10" in message.hint
+
+
 def test_min_size_above_pool_size_is_an_error() -> None:
     (message,) = check_alias("main", pooled(POOL_OPTIONS={"POOL_SIZE": 2, "MIN_SIZE": 3}))
     assert message.id == "dj_db_conn_pool.E003"
@@ -114,7 +121,7 @@ def test_idle_timeout_not_below_recycle_is_said_to_do_nothing(
     idle_timeout: int | None, warned: bool
 ) -> None:
     messages = check_alias("main", pooled(POOL_OPTIONS={"IDLE_TIMEOUT": idle_timeout}))
-    assert ids(messages) == (["dj_db_conn_pool.W002"] if warned else [])
+    assert ids(messages) == (["dj_db_conn_pool.W003"] if warned else [])
     if warned:
         assert "['IDLE_TIMEOUT'] = 900 has no effect" in messages[0].msg
         assert "RECYCLE = 900" in messages[0].msg

@@ -44,6 +44,7 @@ def test_defaults_are_the_documented_ones() -> None:
         "STICKY": True,
         "SLOW_CHECKOUT": 1.0,
         "CREDENTIALS": None,
+        "RECONNECT_BACKOFF": 1.0,
         "MIN_SIZE": 0,
         "IDLE_TIMEOUT": None,
     }

@@ -81,3 +81,45 @@ def test_isolation_level_option_is_honoured_on_every_checkout(mysql: Engine) -> 
                 cursor.execute("SELECT @@SESSION.tx_isolation")
                 assert cursor.fetchone()[0] == "SERIALIZABLE"  # MariaDB 10.11 names it tx_isolation
             connection.close()
+
+
+READ_ONLY_MESSAGE = (
+    "The MariaDB server is running with the --read-only option so it cannot execute this statement"
+)
+
+
+def test_read_only_refusal_soft_evicts_the_connection_and_older_idle_ones(mysql: Engine) -> None:
+    # The server's read_only is global and shared with other tests: the error
+    # the server would raise is raised through Django's error path instead.
+    import MySQLdb
+
+    import dj_db_conn_pool
+
+    wrapper = connections[mysql.alias]
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    with pytest.raises(Exception) as raised, wrapper.wrap_database_errors:
+        raise MySQLdb.OperationalError(1290, READ_ONLY_MESSAGE)
+    assert type(raised.value).__name__ == "OperationalError"
+    held = wrapper.connection
+    wrapper.close()
+    assert not held.open  # discarded on return, not pooled
+    assert dj_db_conn_pool.stats(mysql.alias)[mysql.alias]["evictions"] == 1
+
+
+def test_only_read_only_refusals_count_as_read_only(mysql: Engine) -> None:
+    import MySQLdb
+
+    from dj_db_conn_pool.backends.mysql.base import MySQLHooks
+
+    assert MySQLHooks.read_only_error(MySQLdb.OperationalError(1290, READ_ONLY_MESSAGE))
+    raw = mysql.raw_connect(TEST_DATABASE)
+    try:  # the same error number for another option: secure_file_priv
+        with pytest.raises(MySQLdb.OperationalError) as raised:
+            raw.cursor().execute("SELECT 1 INTO OUTFILE '/djpool-no-such-dir/x'")
+    finally:
+        raw.close()
+    assert not MySQLHooks.read_only_error(raised.value)
+    other_option = READ_ONLY_MESSAGE.replace("--read-only", "--secure-file-priv")
+    assert not MySQLHooks.read_only_error(MySQLdb.OperationalError(1290, other_option))
+    assert not MySQLHooks.read_only_error(MySQLdb.IntegrityError(1062, "Duplicate entry"))

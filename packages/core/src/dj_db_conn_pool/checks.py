@@ -15,6 +15,9 @@ from django.core.exceptions import ImproperlyConfigured
 from . import credentials
 from .options import OPTIONS, current_defaults, problems
 
+# RECONNECT_BACKOFF beyond this many seconds keeps an app failing long after an outage.
+SLOW_RECONNECT = 10
+
 TAG = "dj_db_conn_pool"
 ENGINE_PREFIX = "dj_db_conn_pool."
 
@@ -84,6 +87,7 @@ def check_alias(alias: str, settings_dict: Mapping[str, Any]) -> list[checks.Che
         *_check_conn_max_age(alias, settings_dict),
         *_check_engine(alias, str(settings_dict["ENGINE"])),
         *_check_credentials(alias, settings_dict.get("POOL_OPTIONS")),
+        *_check_reconnect_backoff(alias, settings_dict.get("POOL_OPTIONS")),
         *_check_idle_timeout(alias, settings_dict.get("POOL_OPTIONS")),
     ]
 
@@ -197,6 +201,23 @@ def _check_credentials(alias: str, pool_options: Any) -> list[checks.CheckMessag
     return []
 
 
+def _check_reconnect_backoff(alias: str, pool_options: Any) -> list[checks.CheckMessage]:
+    if not isinstance(pool_options, Mapping):
+        return []
+    cap = pool_options.get("RECONNECT_BACKOFF")
+    if not isinstance(cap, (int, float)) or isinstance(cap, bool) or cap <= SLOW_RECONNECT:
+        return []
+    return [
+        checks.Warning(
+            f"DATABASES[{alias!r}]['POOL_OPTIONS']['RECONNECT_BACKOFF'] = {cap!r}: after an "
+            f"outage, requests may keep failing for up to {cap}s once the database is back.",
+            hint=f"Keep it at {SLOW_RECONNECT} seconds or less (the default is 1.0).",
+            obj=alias,
+            id="dj_db_conn_pool.W002",
+        )
+    ]
+
+
 def _check_idle_timeout(alias: str, pool_options: Any) -> list[checks.CheckMessage]:
     if problems(pool_options):
         return []  # E003 says what is wrong
@@ -210,6 +231,6 @@ def _check_idle_timeout(alias: str, pool_options: Any) -> list[checks.CheckMessa
             f"effect: RECYCLE = {recycle!r} replaces every connection sooner.",
             hint="Set IDLE_TIMEOUT below RECYCLE, or leave it out.",
             obj=alias,
-            id="dj_db_conn_pool.W002",
+            id="dj_db_conn_pool.W003",
         )
     ]

@@ -31,6 +31,7 @@ class PoolConfig:
     sticky: bool = True
     slow_checkout: float | None = 1.0
     credentials: str | None = None  # read by the Django layer (credentials.py), not here
+    reconnect_backoff: float = 1.0
     min_size: int = 0  # kept open ahead of need by maintenance.py
     idle_timeout: float | None = None  # idle connections above min_size closed after this
 

@@ -44,6 +44,23 @@ COUNTERS = (
         "Returns that rolled back a transaction that may have been open.",
     ),
     Figure(
+        "evictions",
+        "evictions",
+        "Soft evictions: the server turned read-only under a connection (a write refused, "
+        "or the driver's report), so the connections opened before it were discarded.",
+    ),
+    Figure(
+        "connect_failures",
+        "connect_failures",
+        "Attempts to open a connection that the server or the network refused.",
+    ),
+    Figure(
+        "connects_skipped",
+        "connects_skipped",
+        "Checkouts that failed at once, without a connect attempt: the last one failed and "
+        "the next is not due (RECONNECT_BACKOFF).",
+    ),
+    Figure(
         "idle_closed",
         "idle_closed",
         "Connections closed after IDLE_TIMEOUT idle, above MIN_SIZE.",

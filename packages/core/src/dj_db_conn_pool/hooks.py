@@ -46,6 +46,20 @@ class DriverHooks:
         return bool(getattr(dbapi_connection, "closed", False))
 
     @staticmethod
+    def read_only(dbapi_connection: Any) -> bool:
+        """Return whether the server last said this session cannot write, read locally.
+
+        PostgreSQL reports it after every round trip (libpq's parameter status);
+        a driver that cannot tell without a query says False.
+        """
+        return False
+
+    @staticmethod
+    def read_only_error(error: BaseException) -> bool:
+        """Return whether a driver error says the server refused a write as read-only."""
+        return False
+
+    @staticmethod
     def may_be_dead(dbapi_connection: Any) -> bool:
         """Return whether an idle connection may have died, telling without a round trip.
 

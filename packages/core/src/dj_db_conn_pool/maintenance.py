@@ -41,6 +41,7 @@ from typing import Any
 from sqlalchemy import exc as sa_exc
 
 from . import liveness
+from .backoff import Unreachable
 from .pool import EXPIRES_AT, RETURNED_AT, SOCKET, PoolEntry, Recycled
 
 logger = logging.getLogger("dj_db_conn_pool")
@@ -226,6 +227,9 @@ def _fill(entry: PoolEntry) -> None:
                 return
             try:
                 record = pool._create_connection()  # our _connect: counted, tracked, logged
+            except Unreachable:  # backing off (backoff.py), which says so itself
+                pool._dec_overflow()
+                return
             except Exception as error:
                 pool._dec_overflow()
                 # Once per outage at WARNING: the thread tries again every tick.

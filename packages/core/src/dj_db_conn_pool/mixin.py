@@ -12,12 +12,26 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
+from django.db.utils import DatabaseErrorWrapper
 from django.utils.asyncio import async_unsafe
+from django.utils.functional import cached_property
 
 from . import options, thread_exit
 from .container import pool_container
 from .hooks import DriverHooks
-from .pool import INITIALIZED, Checkout, PoolEntry
+from .pool import INITIALIZED, WRITABLE, Checkout, PoolEntry
+
+
+class _PoolErrorWrapper(DatabaseErrorWrapper):
+    """Django's translation of driver errors, which first shows the error to the pool."""
+
+    wrapper: PooledDatabaseWrapperMixin
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        if exc_type is None:  # every query: as cheap as Django's own
+            return
+        self.wrapper.pool_database_error(exc_value)
+        super().__exit__(exc_type, exc_value, traceback)
 
 
 class PooledDatabaseWrapperMixin:
@@ -71,7 +85,6 @@ class PooledDatabaseWrapperMixin:
         run_on_commit: list[Any]
         in_atomic_block: bool
         timezone_name: str
-        wrap_database_errors: Any
 
         def copy(self, alias: str | None = None) -> Any: ...
 
@@ -313,6 +326,25 @@ class PooledDatabaseWrapperMixin:
         with self.wrap_database_errors:
             if checkout.entry.give_back(checkout, reusable, park=True):
                 self._pool_parked = weakref.ref(checkout)
+
+    @cached_property
+    def wrap_database_errors(self) -> DatabaseErrorWrapper:
+        return _PoolErrorWrapper(self)
+
+    def pool_database_error(self, error: BaseException) -> None:
+        """Soft-evict the pool's connections if the server refused a write as read-only.
+
+        The server turned read-only (a primary demoted in place, say): the
+        connections opened until now may talk to it, and would fail their next
+        write. Not for a connection opened read-only on purpose.
+        """
+        checkout = self.pool_checkout
+        if (
+            checkout is not None
+            and self.pool_hooks.read_only_error(error)
+            and checkout.fairy.info.get(WRITABLE)
+        ):
+            checkout.entry.soft_evict(checkout.opened_at, "a write was refused as read-only")
 
     def _pool_usable(self) -> bool:
         """Return whether a connection that met errors may be lent again (a round trip)."""

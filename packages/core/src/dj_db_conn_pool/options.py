@@ -61,6 +61,9 @@ OPTIONS: dict[str, Option] = {
         lambda v: v is None or (isinstance(v, str) and "." in v.strip(".")),
         "None, or the dotted path of a function (alias) -> dict of DATABASES keys",
     ),
+    "RECONNECT_BACKOFF": Option(
+        1.0, lambda v: _is_number(v) and v >= 0, "seconds >= 0 (0: every checkout may connect)"
+    ),
     "MIN_SIZE": Option(
         0,
         lambda v: _is_int(v) and v >= 0,

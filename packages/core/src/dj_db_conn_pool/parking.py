@@ -17,6 +17,7 @@ after a query (MariaDB, mysqlclient).
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -89,7 +90,8 @@ class ParkingLot:
         if checkout is not None:
             self.entry.give_back(checkout, reusable=True)
 
-    def drain(self) -> None:
-        """Return every parked connection for real (the pool is being retired)."""
-        while (checkout := self.take_any()) is not None:
-            self.entry.give_back(checkout, reusable=True)
+    def drain(self, opened_at: float = math.inf) -> None:
+        """Return parked connections for real: all (retire) or those opened by then (eviction)."""
+        for checkout in list(self._parked):
+            if checkout.opened_at <= opened_at and self._parked.pop(checkout, False):
+                self.entry.give_back(checkout, reusable=True)

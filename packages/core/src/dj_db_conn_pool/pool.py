@@ -9,6 +9,7 @@ parked), and comes back through give_back(), the one return path.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -22,6 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 
 from . import fork, liveness
+from .backoff import ReconnectBackoff, Unreachable
 from .config import PoolConfig
 from .figures import COUNTERS
 from .gate import FairGate
@@ -38,6 +40,8 @@ INITIALIZED = "dj_db_conn_pool.initialized"  # the owner's set-up has run (Djang
 SOCKET = "dj_db_conn_pool.socket"  # liveness.socket_identity() at connect
 CLEANED = "dj_db_conn_pool.cleaned"  # give_back() cleaned it: SQLAlchemy's reset need not
 ROLLED_BACK = "dj_db_conn_pool.rolled_back"  # a return needed a rollback (logged once)
+OPENED_AT = "dj_db_conn_pool.opened_at"  # time.monotonic() at connect: soft eviction's clock
+WRITABLE = "dj_db_conn_pool.writable"  # the server could write at connect (hooks.read_only)
 
 # Called with (pool name, seconds waited) after every checkout, served or not:
 # the Prometheus collector's histogram (prometheus.py) registers here.
@@ -61,6 +65,10 @@ class Recycled(sa_exc.DisconnectionError):
     """Past its RECYCLE: SQLAlchemy replaces it at checkout, as after a failed ping."""
 
 
+class Evicted(sa_exc.DisconnectionError):
+    """Opened before its server turned read-only (soft eviction): replaced, not lent."""
+
+
 class Checkout:
     """A connection lent out: what it came from, since when, and from where."""
 
@@ -71,6 +79,7 @@ class Checkout:
         "expires_at",
         "fairy",
         "fresh_until",
+        "opened_at",
         "parked_at",
         "reported",
         "returned",
@@ -87,6 +96,7 @@ class Checkout:
         self.dbapi_connection = fairy.dbapi_connection
         self.expires_at: float = fairy.info.get(EXPIRES_AT, float("inf"))
         self.socket: tuple[int, int] | None = fairy.info.get(SOCKET)
+        self.opened_at: float = fairy.info.get(OPENED_AT, math.inf)
         self.parked_at = self.fresh_until = 0.0
         self.returned = False
         # Times its holder took it back from parking: only that thread counts here,
@@ -131,7 +141,10 @@ class PoolEntry:
         self.context = context
         self._open_connection = connect
         self._driver_error = driver_error
+        self.backoff = ReconnectBackoff(config.reconnect_backoff)
         self.retired = False
+        # Soft eviction: connections opened at or before this moment are not lent again.
+        self.evicted_before = -math.inf
         self._counters = dict.fromkeys((figure.key for figure in COUNTERS), 0)
         self.wait_total = self.wait_max = 0.0
         # Counters, the open count and the lent set; never held across I/O. Reentrant:
@@ -236,7 +249,31 @@ class PoolEntry:
     # SQLAlchemy's pool calls these.
 
     def _connect(self) -> Any:
-        connection = self._open_connection()
+        self.backoff.admit()  # raises Unreachable while the next attempt is not due
+        try:
+            connection = self._open_connection()
+        except self._driver_error as error:
+            self._count("connect_failures")
+            if self.backoff.failed(self._redact(str(error))) and self.backoff.cap:
+                logger.warning(
+                    "pool %r: cannot connect to %s; while this lasts, one attempt at a time, "
+                    "at most every RECONNECT_BACKOFF=%ss, and other checkouts fail at once",
+                    self.name,
+                    self.config.where,
+                    self.backoff.cap,
+                )
+            raise
+        outage = self.backoff.succeeded()
+        if outage is not None:
+            logger.warning(
+                "pool %r: connected to %s again after %.2fs (%d failed attempts, "
+                "%d checkouts failed at once)",
+                self.name,
+                self.config.where,
+                time.monotonic() - outage.since,
+                outage.failures,
+                outage.refused,
+            )
         fork.track(connection)
         with self._lock:
             self._counters["connections_opened"] += 1
@@ -246,6 +283,10 @@ class PoolEntry:
 
     def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
         record.info[SOCKET] = liveness.socket_identity(dbapi_connection)
+        record.info[OPENED_AT] = time.monotonic()
+        # Only a connection that could write is evicted when its server turns
+        # read-only: an alias pointed at a standby on purpose is left alone.
+        record.info[WRITABLE] = not self.hooks.read_only(dbapi_connection)
         recycle = self.config.recycle
         if recycle != -1:
             cut = recycle * RECYCLE_JITTER * _jitter.random()
@@ -273,6 +314,10 @@ class PoolEntry:
             logger.info("pool %r: replacing a connection past RECYCLE", self.name)
             return
         self._count("invalidations")
+        if record.info.get(OPENED_AT, math.inf) <= self.evicted_before:
+            # soft_evict() said why, once for them all.
+            logger.info("pool %r: closed a connection opened before a soft eviction", self.name)
+            return
         cause = f"{type(error).__name__}: {self._redact(str(error))}" if error else "closed"
         logger.warning(
             "pool %r: discarded a connection to %s (%s)", self.name, self.config.where, cause
@@ -285,14 +330,22 @@ class PoolEntry:
         now = time.monotonic()
         if now > record.info.get(EXPIRES_AT, now):
             raise Recycled("past RECYCLE")
+        if record.info.get(OPENED_AT, math.inf) <= self.evicted_before:
+            raise Evicted("opened before its server turned read-only")
         if not self.config.pre_ping:
             return
-        error = self._ping_if_in_doubt(dbapi_connection, now - returned_at)
+        error = self._ping_if_in_doubt(dbapi_connection, now - returned_at, record)
+        if isinstance(error, Evicted):
+            raise error
         if error is not None:
             raise sa_exc.DisconnectionError(f"failed its ping: {error}") from error
 
-    def _ping_if_in_doubt(self, dbapi_connection: Any, idle: float) -> Exception | None:
-        """Ping a connection idle for long or that may be dead; return the failure."""
+    def _ping_if_in_doubt(self, dbapi_connection: Any, idle: float, owner: Any) -> Exception | None:
+        """Ping a connection idle for long or that may be dead; return the failure.
+
+        `owner` has the connection's info (its record, or its checkout's fairy).
+        A server that answers but turned read-only is a failure too (Evicted).
+        """
         if idle < self.config.ping_interval and (
             idle < liveness.POLL_BYPASS or not self.hooks.may_be_dead(dbapi_connection)
         ):
@@ -303,7 +356,21 @@ class PoolEntry:
                 self.hooks.rollback(dbapi_connection)
         except Exception as error:
             return error
+        if self._turned_read_only(dbapi_connection, owner):
+            return Evicted("its server is read-only now")
         return None
+
+    def _turned_read_only(self, dbapi_connection: Any, owner: Any) -> bool:
+        """Return whether a connection opened writable talks to a read-only server now.
+
+        Asked on every return and after a ping, without a round trip (the
+        driver's last report, hooks.read_only). If so, soft-evict it and the
+        other connections opened until now: they may talk to the same server.
+        """
+        if not self.hooks.read_only(dbapi_connection) or not owner.info.get(WRITABLE):
+            return False
+        self.soft_evict(owner.info[OPENED_AT], "the server reports it is read-only")
+        return True
 
     @staticmethod
     def _check_socket(dbapi_connection: Any, opened: tuple[int, int] | None) -> None:
@@ -369,6 +436,11 @@ class PoolEntry:
                 raise config.errors.timeout(
                     self.describe(f"none returned within TIMEOUT={config.timeout}s")
                 ) from error
+            if isinstance(error, Unreachable):
+                self._count("connects_skipped")
+                raise config.errors.pool_error(
+                    f"Pool {self.name!r} did not try to connect to {config.where}: {error}"
+                ) from None
             if isinstance(error, sa_exc.SQLAlchemyError):
                 raise config.errors.pool_error(
                     f"Pool {self.name!r} could not lend a connection: {error}"
@@ -415,7 +487,9 @@ class PoolEntry:
             return False
         now = time.monotonic()
         # Before fresh_until (see ParkingLot.park), _revive() would find nothing to do.
-        if (now >= checkout.fresh_until or self.retired) and not self._revive(checkout, now):
+        if (
+            now >= checkout.fresh_until or self.retired or checkout.opened_at <= self.evicted_before
+        ) and not self._revive(checkout, now):
             return False
         checkout.takebacks += 1  # a checkout that waited for nothing
         if wait_observers:
@@ -425,8 +499,9 @@ class PoolEntry:
 
     def _revive(self, checkout: Checkout, now: float) -> bool:
         """Check a parked connection before it is lent again; return it for real if unfit."""
-        if self.retired or now > checkout.expires_at:
-            self.give_back(checkout, reusable=True)  # SQLAlchemy recycles it when next lent
+        if self.retired or now > checkout.expires_at or checkout.opened_at <= self.evicted_before:
+            # Retired or evicted, give_back() closes it; SQLAlchemy recycles it when next lent.
+            self.give_back(checkout, reusable=True)
             return False
         try:
             self._check_socket(checkout.dbapi_connection, checkout.socket)
@@ -434,7 +509,9 @@ class PoolEntry:
             self._abandon(checkout, replaced)
             return False
         if self.config.pre_ping:
-            error = self._ping_if_in_doubt(checkout.dbapi_connection, now - checkout.parked_at)
+            error = self._ping_if_in_doubt(
+                checkout.dbapi_connection, now - checkout.parked_at, checkout.fairy
+            )
             if error is not None:
                 self.give_back(checkout, reusable=False)
                 return False
@@ -455,14 +532,20 @@ class PoolEntry:
         """Return a connection, cleaned; parked for its holder if `park` allows; True if parked.
 
         The one way back into the pool: a reusable connection is cleaned first
-        (clean()); one that cannot be is discarded; one whose descriptor was
-        closed behind the driver's back is abandoned, never closed. A clean one
-        is parked (STICKY) or goes back to SQLAlchemy's queue.
+        (clean()); one that cannot be, or whose server turned read-only, is
+        discarded; one whose descriptor was closed behind the driver's back is
+        abandoned, never closed. A clean one is parked (STICKY) or goes back to
+        SQLAlchemy's queue.
         """
         connection = checkout.dbapi_connection
         if self.hooks.broken(connection):  # the driver closed it: nothing to clean or check
             self._checkin(checkout, reusable=False)
             return False
+        if reusable and (
+            checkout.opened_at <= self.evicted_before
+            or self._turned_read_only(connection, checkout.fairy)
+        ):
+            reusable = False  # lent again, it would fail every write (soft eviction)
         try:
             if reusable:
                 try:
@@ -589,6 +672,31 @@ class PoolEntry:
             f"(POOL_SIZE={config.pool_size}, MAX_OVERFLOW={config.max_overflow}, "
             f"TIMEOUT={config.timeout}s)."
         )
+
+    def soft_evict(self, opened_at: float, reason: str) -> None:
+        """Discard every connection opened until now: a connection opened at `opened_at` saw why.
+
+        For a server that turned read-only: one error per process, not one per
+        pooled connection. Parked connections are closed now, queued ones when
+        next taken from the queue (before being lent, without a round trip),
+        checked-out ones when returned. Nothing happens if the connection that
+        saw it was evicted already (by another that saw the same).
+        """
+        with self._lock:
+            if opened_at <= self.evicted_before:
+                return
+            # Not just those opened before the one that saw it: any of them may
+            # talk to the same server.
+            self.evicted_before = time.monotonic()
+            self._counters["evictions"] += 1
+        logger.warning(
+            "pool %r: %s; discarding the connections to %s opened before (soft eviction; %s)",
+            self.name,
+            reason,
+            self.config.where,
+            self.describe_state(),
+        )
+        self.parking.drain(self.evicted_before)
 
     def retire(self) -> None:
         """Close the idle and parked connections; the checked-out ones close on return."""

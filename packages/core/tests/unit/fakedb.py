@@ -30,6 +30,7 @@ class Connection:
         self.driver = driver
         self.number = number
         self.autocommit = driver.autocommit
+        self.read_only = driver.read_only  # what the server last reported (libpq's status)
         self.in_transaction = False
         self.closed = False
         self.killed = False
@@ -113,10 +114,13 @@ class FakeDriver:
     def __init__(self, autocommit: bool = True, sockets: bool = True) -> None:
         self.autocommit = autocommit
         self.sockets = sockets
+        self.read_only = False  # the server new connections reach: a standby if True
         self.connections: list[Connection] = []
         self.refuse: Exception | None = None  # raised by the next connect()s while set
+        self.attempts = 0  # connect() calls, refused ones included
 
     def connect(self) -> Connection:
+        self.attempts += 1
         if self.refuse is not None:
             raise self.refuse
         connection = Connection(self, len(self.connections))
@@ -143,3 +147,7 @@ class FakeHooks(DriverHooks):
     @staticmethod
     def ping(dbapi_connection: Any) -> None:
         dbapi_connection.ping()
+
+    @staticmethod
+    def read_only(dbapi_connection: Any) -> bool:
+        return bool(dbapi_connection.read_only)

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from dj_db_conn_pool import liveness, maintenance, parking, pool
+from dj_db_conn_pool import backoff, liveness, maintenance, parking, pool
 from dj_db_conn_pool.config import PoolConfig
 from dj_db_conn_pool.errors import PoolError, TooManyRequests
 from dj_db_conn_pool.pool import Checkout, PoolEntry
@@ -70,8 +70,8 @@ class PoolStates(RuleBasedStateMachine):
         idle_timeout: float | None,
     ) -> None:
         self.clock = Clock()
-        self.saved = (pool.time, parking.time, maintenance.time, pool.RECYCLE_JITTER)
-        pool.time = parking.time = maintenance.time = self.clock  # type: ignore[assignment]
+        self.saved = (pool.time, parking.time, maintenance.time, backoff.time, pool.RECYCLE_JITTER)
+        pool.time = parking.time = maintenance.time = backoff.time = self.clock  # type: ignore[assignment]
         pool.RECYCLE_JITTER = 0  # each connection expires exactly RECYCLE after it opened
         self.driver = FakeDriver(autocommit=autocommit, sockets=sockets)
         # MAX_WAITING=0: a checkout past the bound is refused at once, so one
@@ -109,7 +109,7 @@ class PoolStates(RuleBasedStateMachine):
             self.driver.close_all()
             for stranger in self.strangers:
                 stranger.close()
-            pool.time, parking.time, maintenance.time, pool.RECYCLE_JITTER = self.saved  # type: ignore[assignment]
+            pool.time, parking.time, maintenance.time, backoff.time, pool.RECYCLE_JITTER = self.saved  # type: ignore[assignment]
 
     # What holders do.
 
@@ -142,8 +142,13 @@ class PoolStates(RuleBasedStateMachine):
             assert self.permits_out() == self.capacity
             return
         except PoolError:
-            assert self.driver.refuse is not None
+            # Refused, or not tried: a connect failed and the next is not due (backoff.py).
+            assert self.driver.refuse is not None or self.entry.backoff.outage is not None
             return
+        finally:
+            # Others' parked connections it found unfit were returned for real
+            # (expired, or their descriptor replaced): their holders lost them.
+            self.parked = [c if c is None or not c.returned else None for c in self.parked]
         self.lend(who, checkout)
 
     @rule(
@@ -233,7 +238,12 @@ class PoolStates(RuleBasedStateMachine):
         self.forget_parked_gone()  # their holders' next checkout finds them gone
         gate = self.entry.gate
         assert gate is not None
-        if self.driver.refuse is None and self.entry.counters["checkouts"]:
+        # Unless refused, or backing off (backoff.py), or no permit is free.
+        if (
+            self.driver.refuse is None
+            and self.entry.backoff.outage is None
+            and self.entry.counters["checkouts"]
+        ):
             assert self.entry.state()["open"] >= self.config.min_size or not gate.free
 
     @rule()

@@ -69,7 +69,7 @@ def test_checkout_past_max_waiting_is_refused_at_once(make_pool: MakePool) -> No
 def test_failed_connect_is_a_pool_error_without_the_secret_and_frees_its_permit(
     make_pool: MakePool,
 ) -> None:
-    entry, driver = make_pool(pool_size=1, max_overflow=0, secret="hunter2")
+    entry, driver = make_pool(pool_size=1, max_overflow=0, secret="hunter2", reconnect_backoff=0)
     driver.refuse = driver.Error("password hunter2 refused")
     with pytest.raises(PoolError) as raised:
         entry.checkout()

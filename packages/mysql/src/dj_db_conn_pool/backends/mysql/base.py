@@ -21,6 +21,9 @@ from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
 
 from . import native
 
+# ER_OPTION_PREVENTS_STATEMENT, which names the option: read-only, or another.
+_OPTION_PREVENTS_STATEMENT = 1290
+
 
 class MySQLHooks(DriverHooks):
     """What the pool asks mysqlclient: the status word (native.py) tells most."""
@@ -39,6 +42,13 @@ class MySQLHooks(DriverHooks):
     @staticmethod
     def ping(dbapi_connection: Any) -> None:
         dbapi_connection.ping()
+
+    @staticmethod
+    def read_only_error(error: BaseException) -> bool:
+        args: tuple[Any, ...] = getattr(error, "args", ())
+        if len(args) != 2 or args[0] != _OPTION_PREVENTS_STATEMENT:
+            return False
+        return "read-only" in str(args[1]) or "read_only" in str(args[1])
 
     @staticmethod
     def autocommit(dbapi_connection: Any) -> bool:

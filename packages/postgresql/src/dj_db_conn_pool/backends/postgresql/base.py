@@ -27,15 +27,35 @@ _IDLE = 0  # TransactionStatus.IDLE in psycopg 3, TRANSACTION_STATUS_IDLE in psy
 # Whether libpq's transaction status is other than idle, read at every return:
 # one call, picked for the driver once (psycopg 3's `info.transaction_status`
 # would build an info object and an enum, about 1 µs).
+# Whether the server last said the session cannot write: libpq keeps the
+# parameter status PostgreSQL 14+ reports after any round trip (a standby, or
+# default_transaction_read_only turned on), read at every return.
 if is_psycopg3:
 
     def _transaction_open(dbapi_connection: Any) -> bool:
         return int(dbapi_connection.pgconn.transaction_status) != _IDLE
 
+    def _read_only(dbapi_connection: Any) -> bool:
+        status = dbapi_connection.pgconn.parameter_status
+        return b"on" in (status(b"default_transaction_read_only"), status(b"in_hot_standby"))
+
+    def _sqlstate(error: BaseException) -> str | None:
+        return getattr(error, "sqlstate", None)
+
 else:
 
     def _transaction_open(dbapi_connection: Any) -> bool:
         return int(dbapi_connection.get_transaction_status()) != _IDLE
+
+    def _read_only(dbapi_connection: Any) -> bool:
+        status = dbapi_connection.get_parameter_status
+        return "on" in (status("default_transaction_read_only"), status("in_hot_standby"))
+
+    def _sqlstate(error: BaseException) -> str | None:
+        return getattr(error, "pgcode", None)
+
+
+_READ_ONLY_SQL_TRANSACTION = "25006"  # cannot execute ... in a read-only transaction
 
 
 def _discard_all(dbapi_connection: Any) -> None:
@@ -51,8 +71,13 @@ class PostgreSQLHooks(DriverHooks):
     """What the pool asks psycopg (3 or 2): libpq knows the transaction status."""
 
     transaction_open = staticmethod(_transaction_open)
+    read_only = staticmethod(_read_only)
     can_reset_session = True
     reset_session = staticmethod(_discard_all)
+
+    @staticmethod
+    def read_only_error(error: BaseException) -> bool:
+        return _sqlstate(error) == _READ_ONLY_SQL_TRANSACTION
 
     @staticmethod
     def broken(dbapi_connection: Any) -> bool:
