@@ -109,7 +109,9 @@ class PoolStates(RuleBasedStateMachine):
             self.driver.close_all()
             for stranger in self.strangers:
                 stranger.close()
-            pool.time, parking.time, maintenance.time, backoff.time, pool.RECYCLE_JITTER = self.saved  # type: ignore[assignment]
+            (pool.time, parking.time, maintenance.time, backoff.time, pool.RECYCLE_JITTER) = (  # type: ignore[assignment]
+                self.saved
+            )
 
     # What holders do.
 
