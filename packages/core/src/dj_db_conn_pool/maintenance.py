@@ -9,8 +9,8 @@ thread, which every TICK seconds at most, for each watched pool:
    shows news (after the checks their own thread would make: dead ones go);
 2. looks at each idle connection in SQLAlchemy's queue, taken out with a gate
    permit so that the bound holds: an empty slot (a discarded connection's),
-   a connection the driver closed, one past RECYCLE, or one whose socket shows
-   news and fails a ping is dropped; one idle longer than IDLE_TIMEOUT is
+   a connection the driver closed, one past RECYCLE or soft-evicted (pool.py),
+   or one whose socket shows news and fails a ping is dropped; one idle longer than IDLE_TIMEOUT is
    closed while more than MIN_SIZE are open; the rest go back;
 3. opens connections into the queue, as idle ones, until MIN_SIZE are open.
 
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import threading
 import time
@@ -42,7 +43,7 @@ from sqlalchemy import exc as sa_exc
 
 from . import liveness
 from .backoff import Unreachable
-from .pool import EXPIRES_AT, RETURNED_AT, SOCKET, PoolEntry, Recycled
+from .pool import EXPIRES_AT, OPENED_AT, RETURNED_AT, SOCKET, Evicted, PoolEntry, Recycled
 
 logger = logging.getLogger("dj_db_conn_pool")
 
@@ -180,6 +181,9 @@ def _keep(entry: PoolEntry, record: Any, now: float) -> bool:
         return False
     if now > info.get(EXPIRES_AT, now):
         record.invalidate(Recycled("past RECYCLE"))
+        return False
+    if info.get(OPENED_AT, math.inf) <= entry.evicted_before:  # replaced now, not when lent
+        record.invalidate(Evicted("opened before its server turned read-only"))
         return False
     idle_timeout = entry.config.idle_timeout
     idle = now - info.get(RETURNED_AT, now)

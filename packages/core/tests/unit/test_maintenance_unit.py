@@ -101,6 +101,18 @@ def test_idle_connection_past_recycle_is_replaced_in_the_background(make_pool: M
     assert [c.closed for c in driver.connections] == [True, False]
 
 
+def test_idle_connections_soft_evicted_are_replaced_in_the_background(
+    make_pool: MakePool,
+) -> None:
+    entry, driver = make_pool(pool_size=3, max_overflow=0, min_size=2)
+    entry.give_back(entry.checkout(), reusable=True)
+    maintenance.tend(entry)
+    entry.soft_evict(time.monotonic(), "the server turned read-only")
+    maintenance.tend(entry)
+    assert [c.closed for c in driver.connections] == [True, True, False, False]
+    assert entry.pool.checkedin() == 2
+
+
 def test_warming_keeps_within_the_bound_and_never_takes_a_waiters_permit(
     make_pool: MakePool,
 ) -> None:
