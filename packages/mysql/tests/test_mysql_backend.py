@@ -123,3 +123,28 @@ def test_only_read_only_refusals_count_as_read_only(mysql: Engine) -> None:
     other_option = READ_ONLY_MESSAGE.replace("--read-only", "--secure-file-priv")
     assert not MySQLHooks.read_only_error(MySQLdb.OperationalError(1290, other_option))
     assert not MySQLHooks.read_only_error(MySQLdb.IntegrityError(1062, "Duplicate entry"))
+
+
+def test_connection_the_server_killed_is_closed_not_abandoned(
+    mysql: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # libmariadb closes the socket when it finds the connection lost, while
+    # mysqlclient still reports it open with the old descriptor number: the
+    # driver's own loss, safe to close, not a descriptor closed behind its back.
+    from django.db import OperationalError
+
+    from dj_db_conn_pool import pool
+
+    wrapper = connections[mysql.alias]
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        (session,) = cursor.fetchone()
+    mysql.kill_session(session)
+    held = wrapper.connection
+    abandoned = len(pool._abandoned)
+    with pytest.raises(OperationalError), wrapper.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    wrapper.close()
+    assert len(pool._abandoned) == abandoned
+    assert "without closing it" not in caplog.text
+    assert not held.open  # closed by the pool

@@ -208,7 +208,8 @@ class PoolEntry:
         return {
             "open": open_now,
             "checked_out": checked_out,
-            "idle": open_now - checked_out,
+            # A checkout still connecting counts as out before its connection opens.
+            "idle": max(open_now - checked_out, 0),
             "overflow_in_use": max(open_now - self.config.pool_size, 0)
             if self.config.pool_size
             else 0,

@@ -23,6 +23,9 @@ from . import native
 
 # ER_OPTION_PREVENTS_STATEMENT, which names the option: read-only, or another.
 _OPTION_PREVENTS_STATEMENT = 1290
+# The client's last error said the connection is lost (CR_SERVER_GONE_ERROR,
+# CR_SERVER_LOST, CR_SERVER_LOST_EXTENDED): libmariadb closed its socket then.
+_LOST = frozenset((2006, 2013, 2055))
 
 
 class MySQLHooks(DriverHooks):
@@ -37,7 +40,9 @@ class MySQLHooks(DriverHooks):
 
     @staticmethod
     def broken(dbapi_connection: Any) -> bool:
-        return not dbapi_connection.open
+        # A lost connection stays `open`, its closed descriptor's number still
+        # reported by fileno(): the last error tells, read locally.
+        return not dbapi_connection.open or dbapi_connection.errno() in _LOST
 
     @staticmethod
     def ping(dbapi_connection: Any) -> None:
