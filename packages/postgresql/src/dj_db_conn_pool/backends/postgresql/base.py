@@ -24,12 +24,13 @@ from dj_db_conn_pool.mixin import PooledDatabaseWrapperMixin
 _IDLE = 0  # TransactionStatus.IDLE in psycopg 3, TRANSACTION_STATUS_IDLE in psycopg2
 
 
-# Whether libpq's transaction status is other than idle, read at every return:
-# one call, picked for the driver once (psycopg 3's `info.transaction_status`
-# would build an info object and an enum, about 1 µs).
-# Whether the server last said the session cannot write: libpq keeps the
-# parameter status PostgreSQL 14+ reports after any round trip (a standby, or
-# default_transaction_read_only turned on), read at every return.
+# Read at every return, each picked for the driver once:
+# - _transaction_open: whether libpq's transaction status is other than idle, one
+#   call (psycopg 3's `info.transaction_status` would build an info object and an
+#   enum, about 1 µs);
+# - _read_only: whether the server last said the session cannot write, from the
+#   parameter status libpq keeps, which PostgreSQL 14+ reports after any round
+#   trip (a standby, or default_transaction_read_only turned on).
 if is_psycopg3:
 
     def _transaction_open(dbapi_connection: Any) -> bool:
