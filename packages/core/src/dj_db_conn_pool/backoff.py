@@ -3,9 +3,10 @@
 While the server is down, a pool whose every checkout opens a socket hammers
 it: thousands of attempts per second from one process, and a fleet does that
 to a database trying to come back. After a failed connect, the next attempt
-may start only when the interval is over; it doubles with each failure, from
-FIRST up to the cap (RECONNECT_BACKOFF), each cut by a random share up to
-half so that a fleet's processes do not retry in step. The first attempt that
+may start only when the interval since the last one started is over; it
+doubles with each failure, from FIRST up to the cap (RECONNECT_BACKOFF), each
+cut by a random share up to half so that a fleet's processes do not retry in
+step. The first attempt that
 succeeds ends it. The pool asks before each attempt (admit()) and tells the
 outcome (failed() / succeeded()); no clock or thread of its own.
 """
@@ -58,7 +59,9 @@ class ReconnectBackoff:
         with self._lock:
             now = time.monotonic()
             if now >= outage.next_attempt:
-                outage.next_attempt = now + self._interval(outage.failures)
+                # Counted from this attempt's start: one that fails slowly (or
+                # just as the server comes back) does not push the next one away.
+                outage.next_attempt = now + self._interval(outage.failures + 1)
                 return
             outage.refused += 1
             wait = outage.next_attempt - now
@@ -76,9 +79,9 @@ class ReconnectBackoff:
             started = outage is None
             if outage is None:
                 outage = self.outage = Outage(now, datetime.datetime.now().strftime("%H:%M:%S"))
+                outage.next_attempt = now + self._interval(1)
             outage.failures += 1
             outage.last_error = error.strip().splitlines()[0][:200] if error.strip() else "?"
-            outage.next_attempt = now + self._interval(outage.failures)
         return started
 
     def succeeded(self) -> Outage | None:

@@ -74,6 +74,17 @@ def test_an_attempt_in_flight_holds_the_others_back(clock: Clock) -> None:
         gate.admit()  # ...and this one, at the same instant, does not
 
 
+def test_a_slow_failed_attempt_does_not_push_the_next_one_away(clock: Clock) -> None:
+    gate = backoff.ReconnectBackoff(cap=1.0)
+    gate.failed("refused")
+    assert gate.outage is not None
+    clock.now = gate.outage.next_attempt
+    gate.admit()
+    clock.now += 5.0  # a connect timeout later, it fails too
+    gate.failed("timed out")
+    gate.admit()  # at once: the interval counts from the last attempt's start
+
+
 def test_first_success_ends_the_backoff(make_pool: MakePool, clock: Clock) -> None:
     entry, driver = make_pool(reconnect_backoff=1.0)
     driver.refuse = driver.Error("connection refused")
