@@ -19,7 +19,7 @@ import pytest
 from django.db import OperationalError, connections
 
 from conftest import TEST_DATABASE, alias_settings
-from integration.engines import MYSQL, POSTGRESQL, Engine
+from integration.engines import MYSQL, POSTGRESQL, Engine, installed
 from integration.helpers import fan_out, request_cycle
 
 THREADS = 16
@@ -116,7 +116,10 @@ class Refusal:
             return sum(authorized in line for line in log)
 
 
-@pytest.fixture(params=[POSTGRESQL, MYSQL], ids=["postgresql", "mysql"])
+@pytest.fixture(
+    params=installed([POSTGRESQL, MYSQL]),
+    ids=lambda engine: engine.service,
+)
 def refusal(request: pytest.FixtureRequest) -> Iterator[Refusal]:
     engine: Engine = request.getfixturevalue(request.param.service)
     refusal = Refusal(engine)
