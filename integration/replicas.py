@@ -115,6 +115,14 @@ class ReplicaPair:
         change = "SET {} = on" if read_only else "RESET {}"
         self.execute(port, "ALTER SYSTEM " + change.format("default_transaction_read_only"))
         self.execute(port, "SELECT pg_reload_conf()")
+        # The postmaster reloads asynchronously: until it has, new sessions (the
+        # pool's next connections) still get the old setting.
+        wanted = "on" if read_only else "off"
+        deadline = time.monotonic() + 10
+        while self.execute(port, "SHOW default_transaction_read_only")[0][0] != wanted:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server on port {port} did not reload its configuration")
+            time.sleep(0.01)
 
     def execute(self, port: int, sql: str, database: str = DATABASE) -> list[tuple[Any, ...]]:
         """Run one statement on one server, in autocommit, outside any pool; return its rows."""
