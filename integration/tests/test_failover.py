@@ -109,14 +109,24 @@ def pool_stats() -> dict[str, Any]:
     return dj_db_conn_pool.stats(ALIAS)[ALIAS]  # type: ignore[no-any-return]
 
 
-def client_sessions(pair: ReplicaPair, port: int) -> int:
-    """Count the sessions the pool has on one server (the observer's own excepted)."""
-    rows = pair.execute(
-        port,
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
-    )
-    return int(rows[0][0])
+def client_sessions(pair: ReplicaPair, port: int, settle: float = 2.0) -> int:
+    """Count the sessions the pool has on one server (the observer's own excepted).
+
+    A closed session's backend leaves the server's list a moment after the
+    client let go (libpq's rejected read-write probes too): wait up to `settle`
+    seconds for the count to reach 0.
+    """
+    deadline = time.monotonic() + settle
+    while True:
+        rows = pair.execute(
+            port,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+        )
+        count = int(rows[0][0])
+        if count == 0 or time.monotonic() > deadline:
+            return count
+        time.sleep(0.02)
 
 
 def test_promoted_standby_serves_writes_at_once_and_loses_no_acknowledged_one(
