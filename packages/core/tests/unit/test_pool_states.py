@@ -150,7 +150,7 @@ class PoolStates(RuleBasedStateMachine):
         finally:
             # Others' parked connections it found unfit were returned for real
             # (expired, or their descriptor replaced): their holders lost them.
-            self.parked = [c if c is None or not c.returned else None for c in self.parked]
+            self.forget_parked_gone()
         self.lend(who, checkout)
 
     @rule(
